@@ -1,0 +1,5 @@
+"""The fulfilment core: orders, card keys, payments, refunds, suppliers.
+
+Knows nothing of FastAPI, Telegram, the bot or the desk; they call the service functions in
+`fulfilment.services`.
+"""

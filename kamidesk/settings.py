@@ -1,0 +1,78 @@
+"""One settings object, read from the environment and `.env`.
+
+Secrets are `SecretStr`. A placeholder secret refuses to start outside demo mode
+(see `Settings.check_production_ready`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER = "change-me"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration for every kamidesk process."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    demo_mode: bool = False
+    database_url: str = "sqlite:///var/kamidesk.db"
+    redis_url: str | None = None  # None -> in-process job runner (embedded default)
+
+    # Fernet key (urlsafe base64, 32 bytes) for card keys at rest.
+    key_encryption_key: SecretStr = SecretStr(PLACEHOLDER)
+    shop_api_token: SecretStr = SecretStr(PLACEHOLDER)
+    staff_api_token: SecretStr = SecretStr(PLACEHOLDER)
+
+    # Payment provider (the project's sandbox in demo/tests).
+    payment_base_url: str = "http://127.0.0.1:8002"
+    payment_merchant_id: str = "kamidesk-demo"
+    payment_secret: SecretStr = SecretStr(PLACEHOLDER)
+
+    # Fulfilment policy.
+    reissue_max_per_order: int = 2
+    reissue_max_per_customer: int = 5
+    reissue_customer_window_days: int = 30
+    reissue_without_check: bool = False  # reissue when the supplier cannot check the key
+    refund_auto_approve_limit: Decimal = Decimal("100.00")
+    supplier_timeout_seconds: float = 5.0
+    supplier_poll_seconds: float = 5.0
+    supplier_max_transient_retries: int = 8
+    sweep_interval_seconds: float = 2.0
+
+    # Ownership checks: failed attempts allowed per window before locking out.
+    ownership_max_failures: int = 5
+    ownership_window_minutes: int = 15
+
+    # NLU
+    rasa_url: str | None = None
+    rasa_token: SecretStr | None = None
+    nlu_order_id_patterns: list[str] = Field(
+        default_factory=lambda: [
+            r"\b\d{16,24}\b",
+            r"\bKM\d{13}\b",
+            r"\bDJ[0-9A-Z]{14}\b",
+        ]
+    )
+
+    def check_production_ready(self) -> None:
+        """Refuse placeholder secrets unless running in demo mode."""
+        if self.demo_mode:
+            return
+        for name in ("key_encryption_key", "shop_api_token", "staff_api_token", "payment_secret"):
+            value: SecretStr = getattr(self, name)
+            if value.get_secret_value() in ("", PLACEHOLDER):
+                raise RuntimeError(
+                    f"{name.upper()} is a placeholder; set it (or DEMO_MODE=1 for the demo)"
+                )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
