@@ -1,0 +1,76 @@
+"""One signed form POST to a provider, with every failure folded into the answer.
+
+Providers answer HTTP 200 with `{"code": "0000", "msg": "...", "data": {...}}`. Anything else
+— a timeout, a refused connection, a 5xx, an HTML page, JSON without `code` — becomes an
+`Answer` whose `code` is None and whose `problem` says what happened. Callers map that to
+UNKNOWN: the request may or may not have taken effect. Nothing here raises for the network.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from fulfilment.suppliers.signing import signed
+
+OK = "0000"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A provider's answer; `code` is None when there was no readable answer."""
+
+    code: str | None
+    msg: str = ""
+    data: Mapping[str, object] = field(default_factory=dict)
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """The provider said "0000"."""
+        return self.code == OK
+
+    def text(self, key: str) -> str:
+        """`data[key]` as a string ("" when absent or null)."""
+        value = self.data.get(key)
+        return "" if value is None else str(value)
+
+
+def post_signed(
+    client: httpx.Client,
+    url: str,
+    params: Mapping[str, str],
+    *,
+    secret: str,
+    timeout: float,
+    clock: Callable[[], float] = time.time,
+) -> Answer:
+    """Sign `params` (adding `timestamp`), POST them as a form, and read the envelope."""
+    body = signed({**params, "timestamp": str(int(clock()))}, secret)
+    try:
+        response = client.post(url, data=body, timeout=timeout)
+    except httpx.TimeoutException as exc:
+        return Answer(None, problem=f"timeout ({type(exc).__name__})")
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        return Answer(None, problem=f"transport error ({type(exc).__name__})")
+    if response.status_code != 200:
+        return Answer(None, problem=f"HTTP {response.status_code}")
+    return read_envelope(response.content)
+
+
+def read_envelope(content: bytes) -> Answer:
+    """Parse the JSON envelope; an unreadable one gives `Answer(code=None)`."""
+    try:
+        payload = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return Answer(None, problem="unreadable answer (not JSON)")
+    if not isinstance(payload, dict) or not isinstance(payload.get("code"), str | int):
+        return Answer(None, problem="unreadable answer (no code)")
+    data = payload.get("data")
+    if data is not None and not isinstance(data, dict):
+        return Answer(None, problem="unreadable answer (data is not an object)")
+    return Answer(str(payload["code"]), msg=str(payload.get("msg") or ""), data=data or {})
