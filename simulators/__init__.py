@@ -7,14 +7,19 @@ signature and amount helpers in `fulfilment.suppliers`, which the real adapters 
 
     from simulators import run_in_thread, create_supplier_app, DEMO_SUPPLIERS
     handle = run_in_thread(create_supplier_app(DEMO_SUPPLIERS), "127.0.0.1", 8001)
+    sandbox = run_in_thread(
+        create_payment_app(SandboxConfig(merchants={merchant_id: secret})), "127.0.0.1", 8002
+    )
     ...
-    handle.stop()
+    handle.stop(); sandbox.stop()
 
 `python -m simulators` runs both on 127.0.0.1:8001 and :8002 (see `--help`).
 """
 
 from __future__ import annotations
 
+from simulators.payment import create_payment_app
+from simulators.payment_state import SandboxConfig
 from simulators.server import ServerHandle, ServerStartError, run_in_thread
 from simulators.supplier import create_supplier_app
 from simulators.supplier_state import SupplierConfig
@@ -38,9 +43,11 @@ DEMO_SUPPLIERS = (
 
 __all__ = [
     "DEMO_SUPPLIERS",
+    "SandboxConfig",
     "ServerHandle",
     "ServerStartError",
     "SupplierConfig",
+    "create_payment_app",
     "create_supplier_app",
     "run_in_thread",
 ]

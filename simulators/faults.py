@@ -7,11 +7,16 @@ a probability drawn from a per-rule `random.Random(seed)`, so runs repeat exactl
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+from dataclasses import dataclass
 from typing import Literal
 
+from fastapi import Response
 from pydantic import BaseModel, Field, PrivateAttr
+
+from simulators.protocol import garbage, http_error_page
 
 FaultKind = Literal[
     "latency",  # sleep `seconds`, then answer normally
@@ -104,3 +109,40 @@ class FaultBook:
                     self._rules.remove(rule)
             return rule
         return None
+
+
+@dataclass(frozen=True)
+class Disruption:
+    """The transport faults that fire for one request."""
+
+    timeout: FaultRule | None = None
+    http_error: FaultRule | None = None
+    bad_response: FaultRule | None = None
+
+    @property
+    def lets_action_happen(self) -> bool:
+        """No fault fired, or one that fired still wants the order/refund to be made."""
+        fired = [r for r in (self.timeout, self.http_error, self.bad_response) if r]
+        return not fired or any(r.create_order for r in fired)
+
+    async def answer(self) -> Response | None:
+        """Sleep for a timeout; the broken answer to give instead, or None to answer normally."""
+        if self.timeout:
+            await asyncio.sleep(self.timeout.seconds)
+        if self.http_error:
+            return http_error_page(self.http_error.status_code)
+        if self.bad_response:
+            return garbage()
+        return None
+
+
+async def disrupt(faults: FaultBook, operation: str, scope: dict[str, str | None]) -> Disruption:
+    """Apply latency, then draw the timeout / http_error / bad_response rules for a request."""
+    latency = faults.take("latency", operation, **scope)
+    if latency:
+        await asyncio.sleep(latency.seconds)
+    return Disruption(
+        timeout=faults.take("timeout", operation, **scope),
+        http_error=faults.take("http_error", operation, **scope),
+        bad_response=faults.take("bad_response", operation, **scope),
+    )

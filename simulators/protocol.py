@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 from fastapi import Request
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fulfilment.suppliers.signing import SIGN_TYPES, verify
 
 TIMESTAMP_WINDOW_SECONDS = 300
+BEIJING = timezone(timedelta(hours=8))
 
 
 class Code(StrEnum):
@@ -35,6 +37,7 @@ class Code(StrEnum):
     OVER_REFUND = "2004"  # refunds would exceed the paid amount
     REFUND_CONFLICT = "2005"  # same refund ref, different parameters
     CURRENCY_MISMATCH = "2006"
+    PAYMENT_CONFLICT = "2007"  # same order_no, different amount or currency
     NOT_FOUND = "3001"  # no such order / payment / refund
     UNSUPPORTED = "4001"  # this supplier cannot do that (e.g. check keys)
     BUSY = "9999"  # "system busy, try later" — outcome unknown
@@ -106,3 +109,8 @@ def require(params: Mapping[str, str], *names: str) -> list[str]:
     if missing:
         raise ProtocolError(Code.BAD_PARAM, f"missing parameter(s): {', '.join(missing)}")
     return [params[n].strip() for n in names]
+
+
+def beijing_time(moment: datetime) -> str:
+    """'2026-11-22 20:15:00': how Chinese providers write times (UTC+8, no zone)."""
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")

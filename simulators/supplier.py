@@ -21,7 +21,6 @@ Admin (JSON, for tests and the demo): `/admin/...` — see `create_supplier_app`
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
@@ -33,20 +32,19 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fulfilment.suppliers.amounts import AmountFormatError, format_amount, parse_amount
 from fulfilment.suppliers.signing import signed
 from simulators.callbacks import Notifier
-from simulators.faults import FaultBook
+from simulators.faults import disrupt
 from simulators.protocol import (
     Code,
     ProtocolError,
     authenticate,
+    beijing_time,
     error,
-    garbage,
-    http_error_page,
     ok,
     read_form,
     require,
 )
 from simulators.supplier_admin import add_admin_routes
-from simulators.supplier_state import SupplierConfig, SupplierOrder, SupplierState, beijing_time
+from simulators.supplier_state import SupplierConfig, SupplierOrder, SupplierState
 
 
 class Suppliers:
@@ -118,28 +116,6 @@ def order_data(order: SupplierOrder) -> dict[str, object]:
     }
 
 
-async def disruption(faults: FaultBook, operation: str, scope: dict[str, str]) -> tuple:
-    """Apply latency; return the (timeout, http_error, bad_response) rules that fire."""
-    latency = faults.take("latency", operation, **scope)
-    if latency:
-        await asyncio.sleep(latency.seconds)
-    timeout = faults.take("timeout", operation, **scope)
-    broken = faults.take("http_error", operation, **scope)
-    bad = faults.take("bad_response", operation, **scope)
-    return timeout, broken, bad
-
-
-async def disrupted_answer(timeout, broken, bad) -> Response | None:
-    """The answer a fired fault gives instead of the real one (None: answer normally)."""
-    if timeout:
-        await asyncio.sleep(timeout.seconds)
-    if broken:
-        return http_error_page(broken.status_code)
-    if bad:
-        return garbage()
-    return None
-
-
 def create_supplier_app(configs: Iterable[SupplierConfig]) -> FastAPI:
     """The simulator app serving `configs` (admin `POST /admin/reset` returns to them)."""
     suppliers = Suppliers(configs)
@@ -163,12 +139,9 @@ def create_supplier_app(configs: Iterable[SupplierConfig]) -> FastAPI:
             )
             cents = _positive_cents(amount)
             scope = {"account": account, "product_code": product_code, "order_no": order_id}
-            timeout, broken, bad = await disruption(state.faults, "submit", scope)
-            creates = not (timeout or broken or bad) or any(
-                r.create_order for r in (timeout, broken, bad) if r
-            )
+            disruption = await disrupt(state.faults, "submit", scope)
             order = None
-            if creates:
+            if disruption.lets_action_happen:
                 forced = state.faults.take("outcome", "submit", **scope)
                 order = state.submit(
                     merchant_id=params["merchant_id"], order_id=order_id,
@@ -176,7 +149,7 @@ def create_supplier_app(configs: Iterable[SupplierConfig]) -> FastAPI:
                     notify_url=params.get("notify_url", ""),
                     outcome=forced.outcome if forced else None,
                 )  # fmt: skip
-            answer = await disrupted_answer(timeout, broken, bad)
+            answer = await disruption.answer()
             if answer is not None:
                 return answer
             if order is None:
@@ -196,7 +169,7 @@ def create_supplier_app(configs: Iterable[SupplierConfig]) -> FastAPI:
             scope = {"order_no": order_id}
             if order is not None:
                 scope |= {"account": order.account, "product_code": order.product_code}
-            answer = await disrupted_answer(*await disruption(state.faults, "query", scope))
+            answer = await (await disrupt(state.faults, "query", scope)).answer()
             if answer is not None:
                 return answer
             if order is None or order.merchant_id != params["merchant_id"]:
@@ -215,7 +188,7 @@ def create_supplier_app(configs: Iterable[SupplierConfig]) -> FastAPI:
                 raise ProtocolError(Code.UNSUPPORTED, "key check not supported")
             product_code, key = require(params, "product_code", "card_key")
             scope = {"product_code": product_code}
-            answer = await disrupted_answer(*await disruption(state.faults, "check_key", scope))
+            answer = await (await disrupt(state.faults, "check_key", scope)).answer()
             if answer is not None:
                 return answer
             return ok(_key_status(state, product_code, key))

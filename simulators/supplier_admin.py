@@ -21,8 +21,8 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from simulators.faults import FaultRule
-from simulators.protocol import ProtocolError
-from simulators.supplier_state import CardKey, SupplierConfig, beijing_time
+from simulators.protocol import ProtocolError, beijing_time
+from simulators.supplier_state import CardKey, SupplierConfig
 
 if TYPE_CHECKING:
     from simulators.supplier import Suppliers

@@ -10,7 +10,7 @@ import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 from simulators.faults import FaultBook
 from simulators.protocol import Code, ProtocolError
 
-BEIJING = timezone(timedelta(hours=8))
 KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: customers type these
 OrderStatus = Literal["processing", "success", "failed"]
 
@@ -33,11 +32,6 @@ class SupplierConfig(BaseModel):
     callback_attempts: int = Field(default=3, ge=1, le=20)
     callback_backoff: float = Field(default=0.2, ge=0, le=60)
     supports_key_check: bool = True
-
-
-def beijing_time(moment: datetime) -> str:
-    """'2026-11-22 20:15:00': how Chinese suppliers write times (UTC+8, no zone)."""
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass

@@ -17,7 +17,7 @@ Errors::
 
     ValueError
      └── fulfilment.ports.SignatureError   -- parse_callback: bad signature or merchant
-          └── MalformedCallback            -- signed correctly but missing/unknown fields
+          └── MalformedCallback            -- (from `signing`) signed, but fields unusable
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from fulfilment.ports import (
     SupplierResult,
 )
 from fulfilment.suppliers.amounts import format_amount
-from fulfilment.suppliers.signing import MD5, SIGN_TYPES, verify
+from fulfilment.suppliers.signing import MD5, SIGN_TYPES, MalformedCallback, verify
 from fulfilment.suppliers.transport import Answer, post_signed
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,6 @@ KEY_STATES = {
     "used": KeyCheckStatus.USED,
     "invalid": KeyCheckStatus.INVALID,
 }
-
-
-class MalformedCallback(SignatureError):
-    """A callback whose signature verifies but whose content we cannot use."""
 
 
 def mask_key(key: str) -> str:
@@ -140,9 +136,9 @@ class HttpSupplierClient:
         elif answer.ok:
             result = self._order_result(answer, request_ref)
         elif answer.code in DEFINITE_SUBMIT_FAILURES:
-            result = SupplierResult(SupplierOutcome.FAILED, message=_describe(answer))
+            result = SupplierResult(SupplierOutcome.FAILED, message=answer.describe())
         else:
-            result = SupplierResult(SupplierOutcome.UNKNOWN, message=_describe(answer))
+            result = SupplierResult(SupplierOutcome.UNKNOWN, message=answer.describe())
         self._log("submit", request_ref, result)
         return result
 
@@ -154,9 +150,9 @@ class HttpSupplierClient:
         elif answer.ok:
             result = self._order_result(answer, request_ref)
         elif answer.code == NOT_FOUND:
-            result = SupplierResult(SupplierOutcome.NOT_FOUND, message=_describe(answer))
+            result = SupplierResult(SupplierOutcome.NOT_FOUND, message=answer.describe())
         else:
-            result = SupplierResult(SupplierOutcome.UNKNOWN, message=_describe(answer))
+            result = SupplierResult(SupplierOutcome.UNKNOWN, message=answer.describe())
         self._log("query", request_ref, result)
         return result
 
@@ -168,9 +164,9 @@ class HttpSupplierClient:
         if answer.code is None:
             result = KeyCheckResult(KeyCheckStatus.UNKNOWN, message=answer.problem)
         elif answer.code == UNSUPPORTED:
-            result = KeyCheckResult(KeyCheckStatus.UNSUPPORTED, message=_describe(answer))
+            result = KeyCheckResult(KeyCheckStatus.UNSUPPORTED, message=answer.describe())
         elif not answer.ok or answer.text("status") not in KEY_STATES:
-            result = KeyCheckResult(KeyCheckStatus.UNKNOWN, message=_describe(answer))
+            result = KeyCheckResult(KeyCheckStatus.UNKNOWN, message=answer.describe())
         else:
             status = KEY_STATES[answer.text("status")]
             used_at = parse_supplier_time(answer.text("used_at"))
@@ -226,7 +222,3 @@ def parse_supplier_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return local.astimezone(UTC)
-
-
-def _describe(answer: Answer) -> str:
-    return f"{answer.code}: {answer.msg}" if answer.msg else str(answer.code)

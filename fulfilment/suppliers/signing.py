@@ -11,7 +11,9 @@ sort by key (byte order), join as `k1=v1&k2=v2`, append `&key=SECRET`, then
 Errors::
 
     ValueError
-     └── UnsupportedSignType   -- a sign_type we do not implement
+     ├── UnsupportedSignType               -- a sign_type we do not implement
+     └── fulfilment.ports.SignatureError   -- a callback failed verification
+          └── MalformedCallback            -- signed correctly, but fields missing or unknown
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from fulfilment.ports import SignatureError
+
 MD5 = "MD5"
 HMAC_SHA256 = "HMAC-SHA256"
 SIGN_TYPES = (MD5, HMAC_SHA256)
@@ -27,6 +31,10 @@ SIGN_TYPES = (MD5, HMAC_SHA256)
 
 class UnsupportedSignType(ValueError):
     """The `sign_type` is neither MD5 nor HMAC-SHA256."""
+
+
+class MalformedCallback(SignatureError):
+    """A callback whose signature verifies but whose content we cannot use."""
 
 
 def canonical_string(params: Mapping[str, str]) -> str:

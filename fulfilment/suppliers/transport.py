@@ -34,6 +34,12 @@ class Answer:
         """The provider said "0000"."""
         return self.code == OK
 
+    def describe(self) -> str:
+        """'3001: no order R2', or the problem when there was no readable answer."""
+        if self.code is None:
+            return self.problem
+        return f"{self.code}: {self.msg}" if self.msg else self.code
+
     def text(self, key: str) -> str:
         """`data[key]` as a string ("" when absent or null)."""
         value = self.data.get(key)
