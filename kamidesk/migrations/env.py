@@ -38,9 +38,7 @@ def run_migrations_online() -> None:
         poolclass=pool.NullPool,
     )
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=_metadata(), render_as_batch=True
-        )
+        context.configure(connection=connection, target_metadata=_metadata(), render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
 

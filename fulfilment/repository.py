@@ -1,0 +1,122 @@
+"""Queries the services share. Repositories never commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fulfilment.errors import NotFound
+from fulfilment.models import (
+    AuditEntry,
+    CardKey,
+    Delivery,
+    DeliveryStatus,
+    KeyStatus,
+    Order,
+    Product,
+    Supplier,
+)
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def product_by_sku(session: Session, sku: str, *, lock: bool = False) -> Product:
+    stmt = select(Product).where(Product.sku == sku)
+    if lock:
+        stmt = stmt.with_for_update()
+    product = session.scalars(stmt).one_or_none()
+    if product is None:
+        raise NotFound(f"no product with sku {sku!r}")
+    return product
+
+
+def order_by_no(session: Session, order_no: str, *, lock: bool = False) -> Order:
+    stmt = select(Order).where(Order.order_no == order_no)
+    if lock:
+        # Row lock on PostgreSQL; SQLite transactions are already write-serialised.
+        stmt = stmt.with_for_update()
+    order = session.scalars(stmt).one_or_none()
+    if order is None:
+        raise NotFound(f"no order {order_no!r}")
+    return order
+
+
+def order_by_id(session: Session, order_id: int, *, lock: bool = False) -> Order:
+    stmt = select(Order).where(Order.id == order_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    order = session.scalars(stmt).one_or_none()
+    if order is None:
+        raise NotFound(f"no order id {order_id}")
+    return order
+
+
+def supplier_by_code(session: Session, code: str) -> Supplier:
+    supplier = session.scalars(select(Supplier).where(Supplier.code == code)).one_or_none()
+    if supplier is None:
+        raise NotFound(f"no supplier {code!r}")
+    return supplier
+
+
+def take_available_keys(session: Session, product_id: int, count: int) -> list[CardKey]:
+    """Lock up to `count` available keys that no other transaction holds."""
+    stmt = (
+        select(CardKey)
+        .where(CardKey.product_id == product_id, CardKey.status == KeyStatus.AVAILABLE)
+        .order_by(CardKey.id)
+        .limit(count)
+    )
+    if is_postgres(session):
+        # Concurrent workers each get different keys instead of queueing on the same rows.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.scalars(stmt))
+
+
+def available_stock(session: Session, product_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(CardKey)
+            .where(CardKey.product_id == product_id, CardKey.status == KeyStatus.AVAILABLE)
+        )
+        or 0
+    )
+
+
+def active_deliveries(session: Session, order_id: int) -> list[Delivery]:
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.order_id == order_id, Delivery.status == DeliveryStatus.ACTIVE)
+            .order_by(Delivery.unit_no)
+        )
+    )
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """Append one entry to the audit log (in the caller's transaction)."""
+    session.add(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    )

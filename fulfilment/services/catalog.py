@@ -1,0 +1,310 @@
+"""Products, suppliers and the card-key inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from fulfilment import repository as repo
+from fulfilment.errors import Conflict, InvalidRequest
+from fulfilment.keyvault import mask
+from fulfilment.models import (
+    Alert,
+    CardKey,
+    Order,
+    OrderStatus,
+    Product,
+    ProductKind,
+    ProductStatus,
+    ProductSupplier,
+    Supplier,
+)
+from fulfilment.uow import Policy, UnitOfWork
+
+MAX_KEY_LENGTH = 512
+LOW_STOCK = "low_stock"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    duplicates: int
+    rejected: int
+    stock: int
+    resumed: bool  # the product was paused for low stock and is active again
+
+
+def create_product(
+    *,
+    uow: UnitOfWork,
+    sku: str,
+    name: str,
+    kind: str,
+    face_value: Decimal,
+    price: Decimal,
+    currency: str,
+    safety_stock: int = 0,
+    actor: str,
+) -> Product:
+    """Create a product; a second call with the same sku is a conflict."""
+    if kind not in set(ProductKind):
+        raise InvalidRequest(f"kind must be one of {sorted(ProductKind)}")
+    if price <= 0 or face_value <= 0:
+        raise InvalidRequest("price and face value must be positive")
+    if safety_stock < 0:
+        raise InvalidRequest("safety_stock cannot be negative")
+    with uow:
+        if uow.session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
+            raise Conflict(f"product {sku!r} already exists")
+        product = Product(
+            sku=sku,
+            name=name,
+            kind=kind,
+            face_value_cents=Policy.cents(face_value),
+            price_cents=Policy.cents(price),
+            currency=currency.upper(),
+            safety_stock=safety_stock,
+            status=ProductStatus.ACTIVE,
+        )
+        uow.session.add(product)
+        uow.session.flush()
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action="product.created",
+            entity="product",
+            entity_id=sku,
+            after={"kind": kind, "price_cents": product.price_cents},
+        )
+        uow.commit()
+        return product
+
+
+def add_supplier(
+    *, uow: UnitOfWork, code: str, name: str, supports_key_check: bool = True, actor: str
+) -> Supplier:
+    """Register a supplier (idempotent on its code)."""
+    with uow:
+        existing = uow.session.scalars(select(Supplier).where(Supplier.code == code)).first()
+        if existing is not None:
+            return existing
+        supplier = Supplier(code=code, name=name, supports_key_check=supports_key_check)
+        uow.session.add(supplier)
+        repo.audit(
+            uow.session, actor=actor, action="supplier.created", entity="supplier", entity_id=code
+        )
+        uow.commit()
+        return supplier
+
+
+def link_supplier(
+    *,
+    uow: UnitOfWork,
+    sku: str,
+    supplier_code: str,
+    priority: int,
+    supplier_product_code: str | None = None,
+    actor: str,
+) -> None:
+    """Let a supplier fulfil a product at a priority (lower is tried first)."""
+    with uow:
+        product = repo.product_by_sku(uow.session, sku)
+        supplier = repo.supplier_by_code(uow.session, supplier_code)
+        link = uow.session.scalars(
+            select(ProductSupplier).where(
+                ProductSupplier.product_id == product.id,
+                ProductSupplier.supplier_id == supplier.id,
+            )
+        ).first()
+        if link is None:
+            link = ProductSupplier(product_id=product.id, supplier_id=supplier.id)
+            uow.session.add(link)
+        link.priority = priority
+        link.supplier_product_code = supplier_product_code or sku
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action="product.supplier_linked",
+            entity="product",
+            entity_id=sku,
+            after={"supplier": supplier_code, "priority": priority},
+        )
+        uow.commit()
+
+
+def import_keys(
+    *,
+    uow: UnitOfWork,
+    sku: str,
+    keys: Iterable[str],
+    actor: str,
+    supplier_code: str | None = None,
+    batch: str | None = None,
+) -> ImportResult:
+    """Add card keys to stock: encrypted, duplicates (in the batch or the store) rejected."""
+    with uow:
+        product = repo.product_by_sku(uow.session, sku, lock=True)
+        if product.kind != ProductKind.CARD_KEY:
+            raise InvalidRequest(f"{sku} is a {product.kind} product; it holds no keys")
+        supplier_id = (
+            repo.supplier_by_code(uow.session, supplier_code).id if supplier_code else None
+        )
+        fresh, duplicates, rejected = _fresh_keys(uow, keys)
+        for secret, digest in fresh.items():
+            uow.session.add(
+                CardKey(
+                    product_id=product.id,
+                    supplier_id=supplier_id,
+                    batch=batch,
+                    secret_encrypted=uow.vault.encrypt(secret),
+                    secret_hash=digest,
+                    hint=mask(secret),
+                )
+            )
+        uow.session.flush()
+        stock = repo.available_stock(uow.session, product.id)
+        resumed = _resume_if_restocked(uow, product, stock, actor)
+        if fresh:
+            _wake_orders_waiting_for(uow, product.id)
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action="keys.imported",
+            entity="product",
+            entity_id=sku,
+            after={
+                "imported": len(fresh),
+                "duplicates": duplicates,
+                "rejected": rejected,
+                "stock": stock,
+                "batch": batch,
+            },
+        )
+        uow.commit()
+        return ImportResult(len(fresh), duplicates, rejected, stock, resumed)
+
+
+def _fresh_keys(uow: UnitOfWork, keys: Iterable[str]) -> tuple[dict[str, str], int, int]:
+    fresh: dict[str, str] = {}  # secret -> hash, in input order
+    seen: set[str] = set()
+    duplicates = rejected = 0
+    for raw in keys:
+        secret = raw.strip()
+        if not secret or len(secret) > MAX_KEY_LENGTH or not secret.isprintable():
+            rejected += 1
+            continue
+        digest = uow.vault.fingerprint(secret)
+        if digest in seen:
+            duplicates += 1
+            continue
+        seen.add(digest)
+        fresh[secret] = digest
+    stored: set[str] = set()
+    hashes = list(fresh.values())
+    for i in range(0, len(hashes), 500):
+        chunk = hashes[i : i + 500]
+        stored.update(
+            uow.session.scalars(select(CardKey.secret_hash).where(CardKey.secret_hash.in_(chunk)))
+        )
+    if stored:
+        duplicates += len(stored)
+        fresh = {s: h for s, h in fresh.items() if h not in stored}
+    return fresh, duplicates, rejected
+
+
+def _resume_if_restocked(uow: UnitOfWork, product: Product, stock: int, actor: str) -> bool:
+    if product.status != ProductStatus.PAUSED or product.pause_reason != LOW_STOCK:
+        return False
+    if stock < product.safety_stock:
+        return False
+    product.status, product.pause_reason = ProductStatus.ACTIVE, None
+    uow.session.execute(
+        update(Alert)
+        .where(
+            Alert.product_id == product.id,
+            Alert.kind == LOW_STOCK,
+            Alert.resolved_at.is_(None),
+        )
+        .values(resolved_at=uow.clock())
+    )
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="product.resumed",
+        entity="product",
+        entity_id=product.sku,
+        before={"status": "paused"},
+        after={"status": "active"},
+        reason=f"restocked to {stock}",
+    )
+    return True
+
+
+def _wake_orders_waiting_for(uow: UnitOfWork, product_id: int) -> None:
+    uow.session.execute(
+        update(Order)
+        .where(
+            Order.product_id == product_id,
+            Order.status == OrderStatus.DELIVERING,
+        )
+        .values(next_attempt_at=uow.clock())
+    )
+
+
+def pause_if_low(uow: UnitOfWork, product: Product, actor: str) -> None:
+    """Pause a product whose stock fell under its safety threshold, with an alert (once)."""
+    if product.status != ProductStatus.ACTIVE or product.safety_stock <= 0:
+        return
+    stock = repo.available_stock(uow.session, product.id)
+    if stock >= product.safety_stock:
+        return
+    product.status, product.pause_reason = ProductStatus.PAUSED, LOW_STOCK
+    uow.session.add(
+        Alert(
+            kind=LOW_STOCK,
+            product_id=product.id,
+            message=f"{product.sku}: {stock} keys left (safety {product.safety_stock})",
+        )
+    )
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="product.paused",
+        entity="product",
+        entity_id=product.sku,
+        before={"status": "active"},
+        after={"status": "paused"},
+        reason=f"stock {stock} < safety stock {product.safety_stock}",
+    )
+
+
+def set_product_status(
+    *, uow: UnitOfWork, sku: str, active: bool, actor: str, reason: str
+) -> None:
+    """Pause or resume a product by hand."""
+    with uow:
+        product = repo.product_by_sku(uow.session, sku, lock=True)
+        before = product.status
+        product.status = ProductStatus.ACTIVE if active else ProductStatus.PAUSED
+        product.pause_reason = None if active else "manual"
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action="product.status_set",
+            entity="product",
+            entity_id=sku,
+            before={"status": before},
+            after={"status": product.status},
+            reason=reason,
+        )
+        uow.commit()
+
+
+def stock_level(*, uow: UnitOfWork, sku: str) -> int:
+    """Available keys of a product."""
+    with uow:
+        product = repo.product_by_sku(uow.session, sku)
+        return repo.available_stock(uow.session, product.id)

@@ -1,0 +1,129 @@
+"""Delivery of paid orders: card keys from stock, direct top-ups through suppliers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from fulfilment import repository as repo
+from fulfilment.models import (
+    Alert,
+    Delivery,
+    DeliveryStatus,
+    KeyStatus,
+    Order,
+    OrderStatus,
+    Product,
+    ProductKind,
+)
+from fulfilment.services.catalog import pause_if_low
+from fulfilment.uow import UnitOfWork
+
+OUT_OF_STOCK = "out_of_stock"
+# Backstop: an order waiting for stock is looked at again even if no import wakes it.
+STOCK_RETRY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    order_no: str
+    status: str  # delivered | waiting_stock | in_progress | failed | not_deliverable
+    delivered_units: int
+    quantity: int
+    message: str = ""
+
+
+def deliver_order(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> DeliveryOutcome:
+    """Deliver whatever is still owed on a paid order; safe to call any number of times."""
+    with uow:
+        order = repo.order_by_no(uow.session, order_no)
+        kind = uow.session.get(Product, order.product_id).kind  # type: ignore[union-attr]
+    if kind == ProductKind.DIRECT_TOPUP:
+        from fulfilment.services.topup import advance_topup
+
+        return advance_topup(uow=uow, order_no=order_no, actor=actor)
+    return _deliver_keys(uow, order_no, actor)
+
+
+def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome:
+    with uow:
+        order = repo.order_by_no(uow.session, order_no, lock=True)
+        if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
+            return _outcome(
+                uow,
+                order,
+                "delivered" if order.status == OrderStatus.DELIVERED else "not_deliverable",
+            )
+        product = uow.session.get(Product, order.product_id)
+        assert product is not None
+        owed = _owed_units(uow, order)
+        keys = repo.take_available_keys(uow.session, product.id, len(owed))
+        now = uow.clock()
+        for unit_no, key in zip(owed, keys, strict=False):
+            key.status, key.order_id, key.delivered_at = KeyStatus.DELIVERED, order.id, now
+            uow.session.add(
+                Delivery(
+                    order_id=order.id,
+                    unit_no=unit_no,
+                    card_key_id=key.id,
+                    status=DeliveryStatus.ACTIVE,
+                    created_at=now,
+                )
+            )
+        before = order.status
+        if len(keys) == len(owed):
+            order.status, order.delivered_at, order.next_attempt_at = (
+                OrderStatus.DELIVERED,
+                now,
+                None,
+            )
+        else:
+            order.status, order.next_attempt_at = OrderStatus.DELIVERING, now + STOCK_RETRY
+            _alert_out_of_stock(uow, order, product, len(owed) - len(keys))
+        uow.session.flush()
+        if keys:
+            repo.audit(
+                uow.session,
+                actor=actor,
+                action="order.keys_delivered",
+                entity="order",
+                entity_id=order_no,
+                before={"status": before},
+                after={"status": order.status, "keys": [k.hint for k in keys]},
+                reason=f"{len(keys)} of {len(owed)} owed units delivered",
+            )
+        pause_if_low(uow, product, actor)
+        uow.commit()
+        status = "delivered" if order.status == OrderStatus.DELIVERED else "waiting_stock"
+        return _outcome(uow, order, status)
+
+
+def _owed_units(uow: UnitOfWork, order: Order) -> list[int]:
+    held = {d.unit_no for d in repo.active_deliveries(uow.session, order.id)}
+    return [u for u in range(1, order.quantity + 1) if u not in held]
+
+
+def _alert_out_of_stock(uow: UnitOfWork, order: Order, product: Product, missing: int) -> None:
+    open_alert = uow.session.scalars(
+        select(Alert.id).where(
+            Alert.order_id == order.id,
+            Alert.kind == OUT_OF_STOCK,
+            Alert.resolved_at.is_(None),
+        )
+    ).first()
+    if open_alert is None:
+        uow.session.add(
+            Alert(
+                kind=OUT_OF_STOCK,
+                product_id=product.id,
+                order_id=order.id,
+                message=f"{order.order_no} waits for {missing} x {product.sku}",
+            )
+        )
+
+
+def _outcome(uow: UnitOfWork, order: Order, status: str) -> DeliveryOutcome:
+    delivered = len(repo.active_deliveries(uow.session, order.id))
+    return DeliveryOutcome(order.order_no, status, delivered, order.quantity)

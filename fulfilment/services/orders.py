@@ -1,0 +1,282 @@
+"""Order intake and payment: idempotent on the shop's order number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from fulfilment import repository as repo
+from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest, NotAllowed
+from fulfilment.models import Order, OrderStatus, Payment, ProductKind
+from fulfilment.ports import PaymentStatus
+from fulfilment.uow import UnitOfWork
+
+ORDER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
+MAX_QUANTITY = 100
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    order_no: str
+    sku: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    buyer_email: str | None = None
+    buyer_phone: str | None = None
+    buyer_telegram_id: str | None = None
+    recharge_account: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    order: Order
+    created: bool  # False: the same order was ingested before (duplicate request)
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    order: Order
+    status: str  # "paid" | "already_paid" | "not_paid" | "unknown"
+
+
+def ingest_order(
+    *, uow: UnitOfWork, data: OrderInput, paid: bool, actor: str, txn_id: str | None = None
+) -> IntakeOutcome:
+    """Take in an order (paid by the shop, or awaiting our payment provider)."""
+    _validate_shape(data)
+    with uow:
+        existing = _existing(uow, data)
+        if existing is not None:
+            return IntakeOutcome(existing, created=False)
+        product = repo.product_by_sku(uow.session, data.sku)
+        cents = int(data.amount * 100)
+        expected = product.price_cents * data.quantity
+        mismatch = data.currency.upper() != product.currency or cents != expected
+        if product.kind == ProductKind.DIRECT_TOPUP and not data.recharge_account:
+            raise InvalidRequest("recharge_account is required for a direct top-up")
+    if mismatch:
+        _record_rejection(uow, data, expected, product.currency, actor)
+        raise AmountMismatch(
+            f"amount {data.amount} {data.currency.upper()} does not match "
+            f"{data.quantity} x {product.price_cents / 100:.2f} {product.currency}"
+        )
+    try:
+        return _insert(uow, data, product.id, cents, paid, actor, txn_id)
+    except IntegrityError:
+        # A concurrent duplicate of this request won the insert: answer as a duplicate.
+        with uow:
+            existing = _existing(uow, data)
+        if existing is None:
+            raise
+        return IntakeOutcome(existing, created=False)
+
+
+def _validate_shape(data: OrderInput) -> None:
+    if not ORDER_NO.match(data.order_no):
+        raise InvalidRequest("order_no must be 4-64 letters, digits, '-' or '_'")
+    if not 1 <= data.quantity <= MAX_QUANTITY:
+        raise InvalidRequest(f"quantity must be between 1 and {MAX_QUANTITY}")
+    try:
+        if data.amount <= 0 or data.amount != data.amount.quantize(Decimal("0.01")):
+            raise InvalidRequest("amount must be positive with at most 2 decimals")
+    except InvalidOperation as exc:
+        raise InvalidRequest("amount is not a number") from exc
+    if not re.fullmatch(r"[A-Za-z]{3}", data.currency):
+        raise InvalidRequest("currency must be a 3-letter ISO code")
+    if not (data.buyer_email or data.buyer_phone or data.buyer_telegram_id):
+        raise InvalidRequest("at least one buyer contact (email, phone, telegram id) is required")
+
+
+def _existing(uow: UnitOfWork, data: OrderInput) -> Order | None:
+    order = uow.session.scalars(select(Order).where(Order.order_no == data.order_no)).first()
+    if order is None:
+        return None
+    product = uow.session.get(repo.Product, order.product_id)
+    same = (
+        product is not None
+        and product.sku == data.sku
+        and order.quantity == data.quantity
+        and order.amount_cents == int(data.amount * 100)
+        and order.currency == data.currency.upper()
+    )
+    if not same:
+        raise Conflict(f"order {data.order_no} exists with different contents")
+    return order
+
+
+def _record_rejection(
+    uow: UnitOfWork, data: OrderInput, expected: int, currency: str, actor: str
+) -> None:
+    with uow:
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action="order.rejected",
+            entity="order",
+            entity_id=data.order_no,
+            after={
+                "sku": data.sku,
+                "amount": str(data.amount),
+                "currency": data.currency.upper(),
+                "quantity": data.quantity,
+            },
+            reason=f"amount mismatch: expected {expected / 100:.2f} {currency}",
+        )
+        uow.commit()
+
+
+def _insert(
+    uow: UnitOfWork,
+    data: OrderInput,
+    product_id: int,
+    cents: int,
+    paid: bool,
+    actor: str,
+    txn_id: str | None,
+) -> IntakeOutcome:
+    with uow:
+        now = uow.clock()
+        order = Order(
+            order_no=data.order_no,
+            product_id=product_id,
+            quantity=data.quantity,
+            amount_cents=cents,
+            currency=data.currency.upper(),
+            status=OrderStatus.CREATED,
+            buyer_email=(data.buyer_email or None) and data.buyer_email.strip().lower(),
+            buyer_phone=data.buyer_phone,
+            buyer_telegram_id=data.buyer_telegram_id,
+            recharge_account=data.recharge_account,
+            created_at=now,
+        )
+        uow.session.add(order)
+        uow.session.flush()
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action="order.created",
+            entity="order",
+            entity_id=order.order_no,
+            after={"status": order.status, "paid": paid},
+        )
+        if paid:
+            _mark_paid(uow, order, txn_id or f"intake:{order.order_no}", cents, "intake", actor)
+        uow.commit()
+        return IntakeOutcome(order, created=True)
+
+
+def _mark_paid(
+    uow: UnitOfWork, order: Order, txn_id: str, cents: int, source: str, actor: str
+) -> None:
+    now = uow.clock()
+    uow.session.add(
+        Payment(
+            order_id=order.id,
+            provider=source,
+            txn_id=txn_id,
+            amount_cents=cents,
+            currency=order.currency,
+            source=source,
+            paid_at=now,
+        )
+    )
+    order.status, order.paid_cents, order.paid_at = OrderStatus.PAID, cents, now
+    order.next_attempt_at = now  # the sweeper delivers it even if no job trigger arrives
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="order.paid",
+        entity="order",
+        entity_id=order.order_no,
+        before={"status": OrderStatus.CREATED},
+        after={"status": OrderStatus.PAID, "txn_id": txn_id, "source": source},
+    )
+
+
+def record_payment(
+    *,
+    uow: UnitOfWork,
+    order_no: str,
+    txn_id: str,
+    amount_cents: int,
+    currency: str,
+    source: str,
+    actor: str,
+) -> PaymentOutcome:
+    """Mark an order paid once; repeats (duplicate callbacks) change nothing."""
+    with uow:
+        order = repo.order_by_no(uow.session, order_no, lock=True)
+        if order.status != OrderStatus.CREATED:
+            return PaymentOutcome(order, "already_paid" if order.paid_cents else "not_paid")
+        if amount_cents != order.amount_cents or currency.upper() != order.currency:
+            repo.audit(
+                uow.session,
+                actor=actor,
+                action="payment.rejected",
+                entity="order",
+                entity_id=order_no,
+                after={"txn_id": txn_id, "amount_cents": amount_cents, "currency": currency},
+                reason="paid amount differs from the order amount",
+            )
+            uow.commit()
+            raise AmountMismatch(f"payment {txn_id} amount/currency does not match order")
+        _mark_paid(uow, order, txn_id, amount_cents, source, actor)
+        uow.commit()
+        return PaymentOutcome(order, "paid")
+
+
+def handle_payment_callback(*, uow: UnitOfWork, params: Mapping[str, str]) -> PaymentOutcome:
+    """A signed notification from the payment provider (SignatureError if forged)."""
+    callback = uow.payments.parse_callback(params)
+    if callback.status != PaymentStatus.PAID:
+        with uow:
+            order = repo.order_by_no(uow.session, callback.order_no)
+        return PaymentOutcome(order, "not_paid")
+    return record_payment(
+        uow=uow,
+        order_no=callback.order_no,
+        txn_id=callback.txn_id,
+        amount_cents=callback.amount_cents,
+        currency=callback.currency,
+        source="callback",
+        actor="payment-callback",
+    )
+
+
+def confirm_payment(*, uow: UnitOfWork, order_no: str, actor: str) -> PaymentOutcome:
+    """Staff: the callback was lost; ask the provider and mark paid if it says so."""
+    with uow:
+        order = repo.order_by_no(uow.session, order_no)
+    if order.status != OrderStatus.CREATED:
+        if not order.paid_cents:
+            raise NotAllowed(f"order {order_no} is {order.status}", code="order_state")
+        return PaymentOutcome(order, "already_paid")
+    answer = uow.payments.query_payment(order_no=order_no)
+    if answer.status != PaymentStatus.PAID or answer.txn_id is None:
+        with uow:
+            repo.audit(
+                uow.session,
+                actor=actor,
+                action="payment.confirm_refused",
+                entity="order",
+                entity_id=order_no,
+                reason=f"provider says {answer.status}",
+            )
+            uow.commit()
+        status = "unknown" if answer.status == PaymentStatus.UNKNOWN else "not_paid"
+        return PaymentOutcome(order, status)
+    return record_payment(
+        uow=uow,
+        order_no=order_no,
+        txn_id=answer.txn_id,
+        amount_cents=answer.amount_cents or 0,
+        currency=answer.currency or order.currency,
+        source="manual",
+        actor=actor,
+    )

@@ -1,0 +1,99 @@
+"""Read models for the API, the bot and the desk. Keys are masked unless the caller proves
+ownership (see `ownership.reveal_keys`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from fulfilment import repository as repo
+from fulfilment.models import CardKey, Delivery, Order, Product, Refund, SupplierOrder
+from fulfilment.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    unit_no: int
+    status: str
+    key_hint: str | None  # masked, e.g. ****7F3K
+    supplier_ref: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order_no: str
+    sku: str
+    product_name: str
+    kind: str
+    quantity: int
+    amount: str
+    currency: str
+    status: str
+    paid: str
+    refunded: str
+    recharge_account: str | None
+    fail_reason: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    delivered_at: datetime | None
+    deliveries: list[DeliveryView] = field(default_factory=list)
+    refunds: list[dict[str, object]] = field(default_factory=list)
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:.2f}"
+
+
+def get_order(*, uow: UnitOfWork, order_no: str) -> OrderView:
+    """An order with its deliveries (keys masked), refunds and supplier state."""
+    with uow:
+        order = repo.order_by_no(uow.session, order_no)
+        return _view(uow, order)
+
+
+def _view(uow: UnitOfWork, order: Order) -> OrderView:
+    product = uow.session.get(Product, order.product_id)
+    assert product is not None
+    deliveries = []
+    for d in uow.session.scalars(
+        select(Delivery).where(Delivery.order_id == order.id).order_by(Delivery.id)
+    ):
+        key = uow.session.get(CardKey, d.card_key_id) if d.card_key_id else None
+        sorder = (
+            uow.session.get(SupplierOrder, d.supplier_order_id) if d.supplier_order_id else None
+        )
+        deliveries.append(
+            DeliveryView(
+                d.unit_no,
+                d.status,
+                key.hint if key else None,
+                sorder.supplier_ref if sorder else None,
+                d.created_at,
+            )
+        )
+    refunds = [
+        {"request_id": r.request_id, "amount": _money(r.amount_cents), "status": r.status}
+        for r in uow.session.scalars(select(Refund).where(Refund.order_id == order.id))
+    ]
+    return OrderView(
+        order.order_no,
+        product.sku,
+        product.name,
+        product.kind,
+        order.quantity,
+        _money(order.amount_cents),
+        order.currency,
+        order.status,
+        _money(order.paid_cents),
+        _money(order.refunded_cents),
+        order.recharge_account,
+        order.fail_reason,
+        order.created_at,
+        order.paid_at,
+        order.delivered_at,
+        deliveries,
+        refunds,
+    )

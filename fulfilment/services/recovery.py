@@ -1,0 +1,61 @@
+"""Resuming work after a crash or a lost trigger: the database says what is still owed.
+
+A job queue (arq in production, the in-process runner in the embedded default) only *triggers*
+work; `due_work` finds everything that is pending straight from the tables, so nothing paid for
+is lost when a process or a queue dies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from fulfilment.models import Order, OrderStatus, Refund, RefundStatus
+from fulfilment.services.delivery import DeliveryOutcome, deliver_order
+from fulfilment.services.refunds import RefundResult, resume_refund
+from fulfilment.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class DueWork:
+    orders: list[str]  # order numbers to deliver / advance
+    refunds: list[int]  # refund ids to push to the provider
+
+
+def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
+    """What is pending now (paid orders, stuck top-ups, unanswered refunds)."""
+    with uow:
+        now = uow.clock()
+        orders = list(
+            uow.session.scalars(
+                select(Order.order_no)
+                .where(
+                    Order.status.in_((OrderStatus.PAID, OrderStatus.DELIVERING)),
+                    or_(Order.next_attempt_at.is_(None), Order.next_attempt_at <= now),
+                )
+                .order_by(Order.next_attempt_at)
+                .limit(limit)
+            )
+        )
+        refunds = list(
+            uow.session.scalars(
+                select(Refund.id)
+                .where(
+                    Refund.status == RefundStatus.PROCESSING,
+                    or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= now),
+                )
+                .limit(limit)
+            )
+        )
+        return DueWork(orders, refunds)
+
+
+def run_due_work(
+    *, uow: UnitOfWork, limit: int = 200
+) -> tuple[list[DeliveryOutcome], list[RefundResult]]:
+    """Process everything that is due, one unit of work per item (for runners and tests)."""
+    work = due_work(uow=uow, limit=limit)
+    deliveries = [deliver_order(uow=uow, order_no=no, actor="sweeper") for no in work.orders]
+    refunds = [resume_refund(uow=uow, refund_id=rid) for rid in work.refunds]
+    return deliveries, refunds

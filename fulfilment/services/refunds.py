@@ -1,0 +1,376 @@
+"""Refunds: policy decides, the payment provider pays out, never more than was paid.
+
+Policy:
+- paid but undelivered, or failed: full refund; the order stops being delivered at once;
+- delivered card keys: only if the supplier says every key is unused; the keys are revoked;
+- delivered top-ups and partly delivered orders: a person decides (refused here);
+- above the auto-approve limit, or a partial ("goodwill") amount: needs a staff approver.
+The provider call is idempotent on the refund's request id; a refund whose answer was lost stays
+PROCESSING and the sweeper asks again with the same id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from fulfilment import repository as repo
+from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
+from fulfilment.models import (
+    Alert,
+    CardKey,
+    DeliveryStatus,
+    KeyStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    Product,
+    ProductKind,
+    Refund,
+    RefundStatus,
+)
+from fulfilment.ports import KeyCheckStatus
+from fulfilment.ports import RefundOutcome as ProviderOutcome
+from fulfilment.services.keycheck import check_key, describe_key
+from fulfilment.uow import Policy, UnitOfWork
+
+RETRY = timedelta(seconds=30)
+PENDING = (RefundStatus.PENDING_APPROVAL, RefundStatus.PROCESSING)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    request_id: str
+    status: str  # succeeded | processing | pending_approval | rejected | failed
+    code: str
+    amount_cents: int
+
+
+def request_refund(
+    *,
+    uow: UnitOfWork,
+    order_no: str,
+    request_id: str,
+    reason: str,
+    requested_by: str,
+    amount: Decimal | None = None,
+    approved_by: str | None = None,
+) -> RefundResult:
+    """Ask for a refund; idempotent on `request_id`."""
+    if not request_id or len(request_id) > 80:
+        raise InvalidRequest("request_id must be 1-80 characters")
+    with uow:
+        existing = _existing(uow, request_id, order_no)
+    if existing is not None:
+        return _continue(uow, existing.id, approved_by)
+    keys_to_check = _keys_needing_check(uow, order_no, amount, approved_by)
+    for target in keys_to_check:
+        answer = check_key(uow, target)
+        if answer.status != KeyCheckStatus.UNUSED:
+            code = (
+                "check_unavailable"
+                if answer.status in (KeyCheckStatus.UNKNOWN, KeyCheckStatus.UNSUPPORTED)
+                else "key_used"
+            )
+            _record_refusal(uow, order_no, request_id, requested_by, code)
+            return RefundResult(request_id, "rejected", code, 0)
+    try:
+        refund_id = _open(
+            uow,
+            order_no,
+            request_id,
+            reason,
+            requested_by,
+            amount,
+            approved_by,
+            checked=bool(keys_to_check),
+        )
+    except IntegrityError:
+        with uow:
+            existing = _existing(uow, request_id, order_no)
+        assert existing is not None
+        refund_id = existing.id
+    return _continue(uow, refund_id, approved_by)
+
+
+def _existing(uow: UnitOfWork, request_id: str, order_no: str) -> Refund | None:
+    refund = uow.session.scalars(select(Refund).where(Refund.request_id == request_id)).first()
+    if refund is not None and repo.order_by_id(uow.session, refund.order_id).order_no != order_no:
+        raise Conflict(f"request id {request_id} was used for another order")
+    return refund
+
+
+def _keys_needing_check(
+    uow: UnitOfWork, order_no: str, amount: Decimal | None, approved_by: str | None
+) -> list:  # type: ignore[type-arg]
+    with uow:
+        order = repo.order_by_no(uow.session, order_no)
+        if order.status != OrderStatus.DELIVERED or _is_goodwill(uow, order, amount):
+            return []
+        product = uow.session.get(Product, order.product_id)
+        assert product is not None
+        if product.kind != ProductKind.CARD_KEY:
+            return []
+        if _needs_approval(uow, order, amount) and not approved_by:
+            return []  # nothing is checked until a person approves
+        return [
+            describe_key(uow, uow.session.get(CardKey, d.card_key_id))  # type: ignore[arg-type]
+            for d in repo.active_deliveries(uow.session, order.id)
+        ]
+
+
+def _remaining(uow: UnitOfWork, order: Order) -> int:
+    held = (
+        uow.session.scalar(
+            select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+                Refund.order_id == order.id, Refund.status.in_(PENDING)
+            )
+        )
+        or 0
+    )
+    return order.paid_cents - order.refunded_cents - held
+
+
+def _is_goodwill(uow: UnitOfWork, order: Order, amount: Decimal | None) -> bool:
+    return amount is not None and Policy.cents(amount) < _remaining(uow, order)
+
+
+def _needs_approval(uow: UnitOfWork, order: Order, amount: Decimal | None) -> bool:
+    cents = Policy.cents(amount) if amount is not None else _remaining(uow, order)
+    return cents > uow.policy.refund_auto_approve_cents or _is_goodwill(uow, order, amount)
+
+
+def _open(
+    uow: UnitOfWork,
+    order_no: str,
+    request_id: str,
+    reason: str,
+    requested_by: str,
+    amount: Decimal | None,
+    approved_by: str | None,
+    *,
+    checked: bool,
+) -> int:
+    with uow:
+        order = repo.order_by_no(uow.session, order_no, lock=True)
+        remaining = _remaining(uow, order)
+        cents = Policy.cents(amount) if amount is not None else remaining
+        if cents <= 0 or cents > remaining:
+            raise NotAllowed(
+                f"refundable amount is {remaining / 100:.2f} {order.currency}",
+                code="exceeds_paid" if cents > 0 else "nothing_to_refund",
+            )
+        goodwill = cents < remaining
+        approval = _needs_approval(uow, order, amount) and not approved_by
+        if not goodwill:
+            # Keys are checked only once a person approved, so a pending request skips that.
+            _check_policy(uow, order, checked or approval)
+        refund = Refund(
+            request_id=request_id,
+            order_id=order.id,
+            amount_cents=cents,
+            status=RefundStatus.PENDING_APPROVAL if approval else RefundStatus.PROCESSING,
+            reason=reason[:500],
+            requested_by=requested_by,
+            decided_by=approved_by,
+            next_attempt_at=None if approval else uow.clock(),
+        )
+        uow.session.add(refund)
+        if not approval and not goodwill:
+            _stop_fulfilment(uow, order, requested_by)
+        uow.session.flush()
+        repo.audit(
+            uow.session,
+            actor=requested_by,
+            action="refund.requested",
+            entity="order",
+            entity_id=order_no,
+            after={
+                "request_id": request_id,
+                "amount_cents": cents,
+                "status": refund.status,
+                "goodwill": goodwill,
+            },
+            reason=reason,
+        )
+        uow.commit()
+        return refund.id
+
+
+def _check_policy(uow: UnitOfWork, order: Order, checked: bool) -> None:
+    if order.status == OrderStatus.CREATED or order.paid_cents == 0:
+        raise NotAllowed("the order was never paid", code="not_paid")
+    delivered = repo.active_deliveries(uow.session, order.id)
+    if order.status in (OrderStatus.PAID, OrderStatus.FAILED):
+        return
+    if order.status == OrderStatus.DELIVERING:
+        if delivered:
+            raise NotAllowed("partly delivered: a person must decide", code="partly_delivered")
+        product = uow.session.get(Product, order.product_id)
+        if product is not None and product.kind == ProductKind.DIRECT_TOPUP:
+            raise NotAllowed("the top-up is still with the supplier", code="delivery_in_progress")
+        return
+    if order.status == OrderStatus.DELIVERED:
+        if any(d.card_key_id is None for d in delivered):
+            raise NotAllowed("a delivered top-up cannot be taken back", code="delivered_topup")
+        if not checked:
+            raise NotAllowed("delivered keys must be checked first", code="not_checked")
+        return
+    raise NotAllowed(f"order is {order.status}", code="order_state")
+
+
+def _stop_fulfilment(uow: UnitOfWork, order: Order, actor: str) -> None:
+    """Undelivered: stop delivery now. Delivered keys (checked unused): revoke them."""
+    now = uow.clock()
+    for delivery in repo.active_deliveries(uow.session, order.id):
+        delivery.status, delivery.ended_at, delivery.end_reason = (
+            DeliveryStatus.REVOKED,
+            now,
+            "refund",
+        )
+        key = uow.session.get(CardKey, delivery.card_key_id)
+        if key is not None:
+            key.status = KeyStatus.REVOKED
+    before = order.status
+    order.status, order.next_attempt_at = OrderStatus.REFUNDING, None
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="order.refunding",
+        entity="order",
+        entity_id=order.order_no,
+        before={"status": before},
+        after={"status": order.status},
+    )
+
+
+def _record_refusal(
+    uow: UnitOfWork, order_no: str, request_id: str, actor: str, code: str
+) -> None:
+    with uow:
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action="refund.rejected",
+            entity="order",
+            entity_id=order_no,
+            after={"request_id": request_id},
+            reason=code,
+        )
+        uow.commit()
+
+
+def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> RefundResult:
+    """Staff approval of a refund over the auto-approve limit."""
+    with uow:
+        refund = uow.session.scalars(select(Refund).where(Refund.request_id == request_id)).first()
+        if refund is None:
+            raise NotAllowed(f"no refund {request_id}", code="not_found")
+        order_no = repo.order_by_id(uow.session, refund.order_id).order_no
+        amount = Decimal(refund.amount_cents) / 100
+        reason, requested_by = refund.reason, refund.requested_by
+        if refund.status != RefundStatus.PENDING_APPROVAL:
+            return _as_result(refund)
+        uow.session.delete(refund)  # re-opened below through the full policy, with approval
+        uow.commit()
+    return request_refund(
+        uow=uow,
+        order_no=order_no,
+        request_id=request_id,
+        reason=reason,
+        requested_by=requested_by,
+        amount=amount,
+        approved_by=approved_by,
+    )
+
+
+def _continue(uow: UnitOfWork, refund_id: int, approved_by: str | None) -> RefundResult:
+    """Pay out a PROCESSING refund (again, with the same idempotency key, if need be)."""
+    with uow:
+        refund = uow.session.get(Refund, refund_id)
+        assert refund is not None
+        if refund.status != RefundStatus.PROCESSING:
+            return _as_result(refund)
+        payment = uow.session.scalars(
+            select(Payment).where(Payment.order_id == refund.order_id)
+        ).one()
+        args = dict(
+            refund_ref=refund.request_id,
+            txn_id=payment.txn_id,
+            amount_cents=refund.amount_cents,
+            currency=payment.currency,
+        )
+    answer = uow.payments.refund(**args)  # type: ignore[arg-type]
+    with uow:
+        refund = uow.session.get(Refund, refund_id, with_for_update=True)
+        assert refund is not None
+        order = repo.order_by_id(uow.session, refund.order_id, lock=True)
+        if refund.status != RefundStatus.PROCESSING:
+            return _as_result(refund)
+        _settle(uow, refund, order, answer)
+        uow.commit()
+        return _as_result(refund)
+
+
+def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # type: ignore[no-untyped-def]
+    now = uow.clock()
+    refund.last_message = (answer.message or "")[:500] or None
+    if answer.outcome == ProviderOutcome.SUCCEEDED:
+        refund.status, refund.finished_at, refund.next_attempt_at = (
+            RefundStatus.SUCCEEDED,
+            now,
+            None,
+        )
+        refund.provider_refund_id = answer.provider_refund_id
+        order.refunded_cents += refund.amount_cents
+        if order.refunded_cents >= order.paid_cents:
+            before, order.status = order.status, OrderStatus.REFUNDED
+            repo.audit(
+                uow.session,
+                actor="payments",
+                action="order.refunded",
+                entity="order",
+                entity_id=order.order_no,
+                before={"status": before},
+                after={"status": order.status, "refunded_cents": order.refunded_cents},
+            )
+    elif answer.outcome == ProviderOutcome.FAILED:
+        refund.status, refund.finished_at, refund.next_attempt_at = (
+            RefundStatus.FAILED,
+            now,
+            None,
+        )
+        uow.session.add(
+            Alert(
+                kind="refund_failed",
+                order_id=order.id,
+                message=f"refund {refund.request_id} failed: {answer.message}",
+            )
+        )
+    else:
+        refund.next_attempt_at = now + RETRY
+    repo.audit(
+        uow.session,
+        actor="payments",
+        action=f"refund.{answer.outcome}",
+        entity="order",
+        entity_id=order.order_no,
+        after={"request_id": refund.request_id, "status": refund.status},
+        reason=answer.message or None,
+    )
+
+
+def resume_refund(*, uow: UnitOfWork, refund_id: int) -> RefundResult:
+    """Sweeper: push a PROCESSING refund whose provider answer never came."""
+    return _continue(uow, refund_id, None)
+
+
+def _as_result(refund: Refund) -> RefundResult:
+    code = {RefundStatus.PENDING_APPROVAL: "over_auto_limit"}.get(
+        RefundStatus(refund.status), refund.status
+    )
+    return RefundResult(refund.request_id, refund.status, code, refund.amount_cents)

@@ -1,0 +1,338 @@
+"""Direct top-ups: submit to a supplier, query, fail over — never top up twice.
+
+Each supplier attempt is a `SupplierOrder` row written *before* the HTTP call (status
+SUBMITTING). What happens next is decided only from what the supplier says:
+
+    SUBMITTING/UNKNOWN --query--> NOT_FOUND  -> submit (same request ref)
+                                  ACCEPTED   -> PROCESSING (poll later)
+                                  SUCCESS    -> order DELIVERED
+                                  FAILED     -> next supplier by priority, never one tried before
+                                  UNKNOWN    -> try again later, with backoff
+
+A timeout is never a failure; all suppliers definitely failed -> order FAILED (refundable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from fulfilment import repository as repo
+from fulfilment.errors import NotFound
+from fulfilment.models import (
+    Alert,
+    Delivery,
+    DeliveryStatus,
+    Order,
+    OrderStatus,
+    ProductSupplier,
+    Supplier,
+    SupplierOrder,
+)
+from fulfilment.models import SupplierOrderStatus as S
+from fulfilment.ports import SupplierOutcome, SupplierResult
+from fulfilment.services.delivery import DeliveryOutcome
+from fulfilment.uow import UnitOfWork
+
+OPEN = (S.SUBMITTING, S.PROCESSING, S.UNKNOWN)
+MAX_STEPS = 10  # supplier calls in one advance; the sweeper continues later
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class _Step:
+    action: str  # submit | query | wait | done
+    supplier_order_id: int | None = None
+    supplier_code: str | None = None
+    request_ref: str | None = None
+    product_code: str | None = None
+    account: str | None = None
+    amount_cents: int | None = None
+
+
+def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> DeliveryOutcome:
+    """Move a top-up order forward as far as the suppliers' answers allow right now."""
+    for _ in range(MAX_STEPS):
+        step = _next_step(uow, order_no, actor)
+        if step.action in ("wait", "done"):
+            break
+        client = uow.suppliers.get(step.supplier_code or "")
+        assert step.request_ref is not None
+        if step.action == "submit":
+            result = client.submit_topup(
+                request_ref=step.request_ref,
+                product_code=step.product_code or "",
+                account=step.account or "",
+                amount_cents=step.amount_cents or 0,
+            )
+        else:
+            result = client.query_topup(request_ref=step.request_ref)
+        _apply(uow, step.supplier_order_id or 0, result, via=step.action, actor=actor)
+    return topup_outcome(uow=uow, order_no=order_no)
+
+
+def _next_step(uow: UnitOfWork, order_no: str, actor: str) -> _Step:
+    with uow:
+        order = repo.order_by_no(uow.session, order_no, lock=True)
+        if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
+            return _Step("done")
+        current = uow.session.scalars(
+            select(SupplierOrder).where(
+                SupplierOrder.order_id == order.id, SupplierOrder.status.in_(OPEN)
+            )
+        ).first()
+        if current is None:
+            step = _start_next_supplier(uow, order, actor)
+            uow.commit()
+            return step
+        now = uow.clock()
+        if current.next_check_at is not None and current.next_check_at > now:
+            return _Step("wait")
+        supplier = uow.session.get(Supplier, current.supplier_id)
+        assert supplier is not None
+        if current.status == S.SUBMITTING and current.needs_submit:
+            # Flip before calling out: if we die mid-call, the next worker queries first.
+            current.needs_submit, current.next_check_at = False, now + _grace(uow)
+            link = uow.session.scalars(
+                select(ProductSupplier).where(
+                    ProductSupplier.product_id == order.product_id,
+                    ProductSupplier.supplier_id == supplier.id,
+                )
+            ).one()
+            uow.commit()
+            return _Step(
+                "submit",
+                current.id,
+                supplier.code,
+                current.request_ref,
+                link.supplier_product_code,
+                current.account,
+                current.amount_cents,
+            )
+        return _Step("query", current.id, supplier.code, current.request_ref)
+
+
+def _start_next_supplier(uow: UnitOfWork, order: Order, actor: str) -> _Step:
+    tried = set(
+        uow.session.scalars(
+            select(SupplierOrder.supplier_id).where(SupplierOrder.order_id == order.id)
+        )
+    )
+    candidates = uow.session.execute(
+        select(ProductSupplier, Supplier)
+        .join(Supplier, Supplier.id == ProductSupplier.supplier_id)
+        .where(ProductSupplier.product_id == order.product_id, Supplier.active.is_(True))
+        .order_by(ProductSupplier.priority, ProductSupplier.id)
+    ).all()
+    fresh = [(link, sup) for link, sup in candidates if sup.id not in tried]
+    if not fresh:
+        _fail_order(uow, order, actor, tried=len(tried))
+        return _Step("done")
+    link, supplier = fresh[0]
+    now = uow.clock()
+    product = uow.session.get(repo.Product, order.product_id)
+    assert product is not None
+    attempt = len(tried) + 1
+    sorder = SupplierOrder(
+        order_id=order.id,
+        supplier_id=supplier.id,
+        attempt_no=attempt,
+        request_ref=f"{order.order_no}-{attempt}",
+        account=order.recharge_account or "",
+        amount_cents=product.face_value_cents * order.quantity,
+        status=S.SUBMITTING,
+        needs_submit=False,
+        created_at=now,
+        next_check_at=now + _grace(uow),
+    )
+    uow.session.add(sorder)
+    before = order.status
+    order.status = OrderStatus.DELIVERING
+    order.next_attempt_at = now + _grace(uow)
+    uow.session.flush()
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="topup.submitting",
+        entity="order",
+        entity_id=order.order_no,
+        before={"status": before},
+        after={
+            "status": order.status,
+            "supplier": supplier.code,
+            "attempt": attempt,
+            "request_ref": sorder.request_ref,
+        },
+    )
+    return _Step(
+        "submit",
+        sorder.id,
+        supplier.code,
+        sorder.request_ref,
+        link.supplier_product_code,
+        sorder.account,
+        sorder.amount_cents,
+    )
+
+
+def _fail_order(uow: UnitOfWork, order: Order, actor: str, *, tried: int) -> None:
+    before = order.status
+    order.status, order.next_attempt_at = OrderStatus.FAILED, None
+    order.fail_reason = f"all {tried} supplier(s) failed" if tried else "no supplier available"
+    uow.session.add(
+        Alert(
+            kind="topup_failed",
+            order_id=order.id,
+            product_id=order.product_id,
+            message=f"{order.order_no}: {order.fail_reason}; refundable",
+        )
+    )
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="order.failed",
+        entity="order",
+        entity_id=order.order_no,
+        before={"status": before},
+        after={"status": order.status},
+        reason=order.fail_reason,
+    )
+
+
+def _poll(uow: UnitOfWork) -> timedelta:
+    return timedelta(seconds=uow.policy.supplier_poll_seconds)
+
+
+def _grace(uow: UnitOfWork) -> timedelta:
+    return timedelta(seconds=uow.policy.supplier_call_grace_seconds)
+
+
+def _apply(
+    uow: UnitOfWork, sorder_id: int, result: SupplierResult, *, via: str, actor: str
+) -> None:
+    """Record what the supplier said about one attempt (idempotent for terminal states)."""
+    with uow:
+        sorder = uow.session.get(SupplierOrder, sorder_id, with_for_update=True)
+        assert sorder is not None
+        order = repo.order_by_id(uow.session, sorder.order_id, lock=True)
+        if sorder.status in (S.SUCCESS, S.FAILED):
+            return  # a late duplicate answer: the first terminal answer stands
+        now = uow.clock()
+        outcome = result.outcome
+        if outcome == SupplierOutcome.NOT_FOUND and sorder.status == S.PROCESSING:
+            outcome = SupplierOutcome.UNKNOWN  # it was accepted before: never resubmit blindly
+        sorder.last_message = (result.message or "")[:500] or sorder.last_message
+        sorder.supplier_ref = result.supplier_ref or sorder.supplier_ref
+        if outcome == SupplierOutcome.SUCCESS:
+            _succeed(uow, order, sorder, actor)
+        elif outcome == SupplierOutcome.FAILED:
+            sorder.status, sorder.finished_at, sorder.next_check_at = S.FAILED, now, None
+            _wake(order, now)  # fail over now (or at the next sweep)
+        elif outcome == SupplierOutcome.ACCEPTED:
+            sorder.status, sorder.transient_errors = S.PROCESSING, 0
+            sorder.next_check_at = now + _poll(uow)
+            _wake(order, sorder.next_check_at)
+        elif outcome == SupplierOutcome.NOT_FOUND:
+            sorder.status, sorder.needs_submit, sorder.next_check_at = S.SUBMITTING, True, now
+            _wake(order, now)
+        else:
+            _transient(uow, order, sorder, via)
+            _wake(order, sorder.next_check_at)
+        repo.audit(
+            uow.session,
+            actor=actor,
+            action=f"topup.{via}_answer",
+            entity="order",
+            entity_id=order.order_no,
+            after={
+                "request_ref": sorder.request_ref,
+                "answer": result.outcome,
+                "status": sorder.status,
+            },
+            reason=result.message or None,
+        )
+        uow.commit()
+
+
+def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: str) -> None:
+    now = uow.clock()
+    sorder.status, sorder.finished_at, sorder.next_check_at = S.SUCCESS, now, None
+    if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
+        # e.g. a late success after a refund: money moved twice; a person must sort it out.
+        uow.session.add(
+            Alert(
+                kind="late_supplier_success",
+                order_id=order.id,
+                message=f"{sorder.request_ref} succeeded after order was {order.status}",
+            )
+        )
+        return
+    uow.session.add(
+        Delivery(
+            order_id=order.id,
+            unit_no=1,
+            supplier_order_id=sorder.id,
+            status=DeliveryStatus.ACTIVE,
+            created_at=now,
+        )
+    )
+    order.status, order.delivered_at, order.next_attempt_at = OrderStatus.DELIVERED, now, None
+
+
+def _transient(uow: UnitOfWork, order: Order, sorder: SupplierOrder, via: str) -> None:
+    sorder.transient_errors += 1
+    if sorder.status == S.SUBMITTING or via == "submit":
+        sorder.status = S.UNKNOWN  # the submit may or may not have arrived: query next
+    delay = min(_poll(uow) * (2 ** min(sorder.transient_errors - 1, 10)), MAX_BACKOFF)
+    sorder.next_check_at = uow.clock() + delay
+    if sorder.transient_errors == uow.policy.supplier_max_transient_retries:
+        uow.session.add(
+            Alert(
+                kind="supplier_unreachable",
+                order_id=order.id,
+                message=f"{sorder.request_ref}: {sorder.transient_errors} "
+                "unanswered calls; still retrying",
+            )
+        )
+
+
+def _wake(order: Order, at: datetime | None) -> None:
+    if order.status in (OrderStatus.PAID, OrderStatus.DELIVERING):
+        order.next_attempt_at = at
+
+
+def handle_supplier_callback(
+    *, uow: UnitOfWork, supplier_code: str, params: Mapping[str, str]
+) -> DeliveryOutcome:
+    """A supplier's signed result notification (SignatureError if forged)."""
+    callback = uow.suppliers.get(supplier_code).parse_callback(params)
+    with uow:
+        sorder = uow.session.scalars(
+            select(SupplierOrder).where(SupplierOrder.request_ref == callback.request_ref)
+        ).first()
+        supplier = repo.supplier_by_code(uow.session, supplier_code)
+        if sorder is None or sorder.supplier_id != supplier.id:
+            raise NotFound(f"no supplier order {callback.request_ref!r} at {supplier_code}")
+        order_no = repo.order_by_id(uow.session, sorder.order_id).order_no
+    result = SupplierResult(callback.outcome, callback.supplier_ref, callback.message)
+    _apply(uow, sorder.id, result, via="callback", actor=f"supplier:{supplier_code}")
+    if callback.outcome == SupplierOutcome.FAILED:
+        return advance_topup(uow=uow, order_no=order_no, actor=f"supplier:{supplier_code}")
+    return topup_outcome(uow=uow, order_no=order_no)
+
+
+def topup_outcome(*, uow: UnitOfWork, order_no: str) -> DeliveryOutcome:
+    """Where a top-up order stands."""
+    with uow:
+        order = repo.order_by_no(uow.session, order_no)
+        status = {
+            OrderStatus.DELIVERED: "delivered",
+            OrderStatus.FAILED: "failed",
+            OrderStatus.DELIVERING: "in_progress",
+            OrderStatus.PAID: "in_progress",
+        }.get(OrderStatus(order.status), "not_deliverable")
+        delivered = 1 if order.status == OrderStatus.DELIVERED else 0
+        return DeliveryOutcome(order_no, status, delivered, 1, order.fail_reason or "")
