@@ -9,10 +9,21 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
+
+
+class SupplierEndpoint(BaseModel):
+    """How to reach one upstream supplier (from the SUPPLIERS JSON list)."""
+
+    code: str
+    base_url: str
+    merchant_id: str
+    secret: SecretStr
+    sign_type: str = "MD5"
+    supports_key_check: bool = True
 
 
 class Settings(BaseSettings):
@@ -28,6 +39,10 @@ class Settings(BaseSettings):
     key_encryption_key: SecretStr = SecretStr(PLACEHOLDER)
     shop_api_token: SecretStr = SecretStr(PLACEHOLDER)
     staff_api_token: SecretStr = SecretStr(PLACEHOLDER)
+
+    # Where suppliers and the payment provider send callbacks (this service, seen from them).
+    public_base_url: str = "http://127.0.0.1:8000"
+    suppliers: list[SupplierEndpoint] = Field(default_factory=list)
 
     # Payment provider (the project's sandbox in demo/tests).
     payment_base_url: str = "http://127.0.0.1:8002"
@@ -66,7 +81,9 @@ class Settings(BaseSettings):
             return
         for name in ("key_encryption_key", "shop_api_token", "staff_api_token", "payment_secret"):
             value: SecretStr = getattr(self, name)
-            if value.get_secret_value() in ("", PLACEHOLDER):
+            if value.get_secret_value() in ("", PLACEHOLDER) or (
+                name == "key_encryption_key" and len(value.get_secret_value()) != 44
+            ):
                 raise RuntimeError(
                     f"{name.upper()} is a placeholder; set it (or DEMO_MODE=1 for the demo)"
                 )
