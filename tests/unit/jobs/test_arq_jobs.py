@@ -1,0 +1,97 @@
+"""ArqJobs against a fake arq pool, and the choice between the two runners."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from arq.connections import RedisSettings
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from kamidesk.jobs import ArqJobs, InProcessJobs, JobsNotRunning, describe_failure, make_jobs
+from kamidesk.settings import Settings
+from kamidesk.worker import sweep_cron
+
+
+class FakePool:
+    def __init__(self, *, down: bool = False) -> None:
+        self.down = down
+        self.jobs: dict[str, tuple[str, object, str]] = {}
+
+    async def enqueue_job(self, function, arg, *, _job_id, _queue_name):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379")
+        if _job_id in self.jobs:
+            return None
+        self.jobs[_job_id] = (function, arg, _queue_name)
+        return object()
+
+
+class Runtime:
+    def __init__(self, **values: object) -> None:
+        self.settings = Settings(_env_file=None, **values)
+
+    def uow(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("not used")
+
+
+async def test_triggers_become_arq_jobs_with_one_job_id_per_order():
+    pool = FakePool()
+    jobs = ArqJobs(RedisSettings(), queue_name="q1", pool=pool)  # type: ignore[arg-type]
+    await jobs.start()
+    await jobs.trigger_delivery("KM0001")
+    await jobs.trigger_delivery("KM0001")
+    await jobs.trigger_refund(9)
+    await jobs.stop()
+    assert pool.jobs == {
+        "q1:deliver:KM0001": ("deliver_order", "KM0001", "q1"),
+        "q1:refund:9": ("push_refund", 9, "q1"),
+    }
+
+
+async def test_a_trigger_while_redis_is_down_is_logged_not_raised(caplog):
+    jobs = ArqJobs(RedisSettings(), pool=FakePool(down=True))  # type: ignore[arg-type]
+    await jobs.start()
+    with caplog.at_level(logging.WARNING, logger="kamidesk.jobs"):
+        await jobs.trigger_delivery("KM0002")
+    assert "the sweep will pick it up" in caplog.text
+
+
+async def test_an_arq_trigger_before_start_is_refused():
+    jobs = ArqJobs(RedisSettings())
+    with pytest.raises(JobsNotRunning):
+        await jobs.trigger_delivery("KM0003")
+
+
+async def test_arq_triggers_check_their_input():
+    jobs = ArqJobs(RedisSettings(), pool=FakePool())  # type: ignore[arg-type]
+    await jobs.start()
+    with pytest.raises(ValueError, match="order_no"):
+        await jobs.trigger_delivery("")
+    with pytest.raises(ValueError, match="refund_id"):
+        await jobs.trigger_refund(-3)
+
+
+def test_redis_url_selects_arq_and_its_absence_the_in_process_runner():
+    assert isinstance(make_jobs(Runtime(redis_url="redis://cache:6379/2")), ArqJobs)
+    assert isinstance(make_jobs(Runtime(redis_url=None)), InProcessJobs)
+
+
+def test_a_failure_description_names_the_place_but_not_the_message():
+    try:
+        raise ValueError("card key ABCD-1234-SECRET")
+    except ValueError as exc:
+        text = describe_failure(exc)
+    assert text.startswith("ValueError in test_a_failure_description")
+    assert "SECRET" not in text
+
+
+@pytest.mark.parametrize(
+    ("interval", "seconds"),
+    [(2.0, set(range(0, 60, 2))), (0.2, set(range(60))), (15, {0, 15, 30, 45}), (600, {0})],
+)
+def test_the_cron_sweep_follows_the_configured_interval(interval, seconds):
+    job = sweep_cron(interval)
+    assert job.name == "sweep"
+    assert job.second == seconds
+    assert job.run_at_startup
