@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 
 from fulfilment.payments.http import HttpPaymentProvider
@@ -50,6 +51,7 @@ class SupplierSim:
 
     base_url: str
     admin: SupplierSimAdmin
+    http: httpx.Client | None = None  # shared by the adapters handed out (one TLS setup)
     _clients: list[HttpSupplierClient] = field(default_factory=list)
 
     def client(
@@ -58,6 +60,7 @@ class SupplierSim:
         """An `HttpSupplierClient` for simulated supplier `code` (closed after the test)."""
         config = next(c for c in TEST_SUPPLIERS if c.code == code)
         merchant_id, secret = next(iter(config.merchants.items()))
+        kwargs.setdefault("client", self.http)
         client = HttpSupplierClient(
             code=code,
             base_url=self.admin.supplier_url(code),
@@ -85,10 +88,12 @@ class PaymentSandbox:
     admin: PaymentSandboxAdmin
     merchant_id: str = PAYMENT_MERCHANT
     secret: str = PAYMENT_SECRET
+    http: httpx.Client | None = None
     _providers: list[HttpPaymentProvider] = field(default_factory=list)
 
     def provider(self, *, timeout: float = 1.0, **kwargs: object) -> HttpPaymentProvider:
         """An `HttpPaymentProvider` for the sandbox's merchant (closed after the test)."""
+        kwargs.setdefault("client", self.http)
         provider = HttpPaymentProvider(
             base_url=self.base_url,
             merchant_id=self.merchant_id,
@@ -110,6 +115,13 @@ class SimulatorServers:
     supplier: ServerHandle
     payment: ServerHandle
     sink: ServerHandle
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+
+    def stop(self) -> None:
+        """Stop the servers and close the shared HTTP client."""
+        self.http.close()
+        for handle in (self.supplier, self.payment, self.sink):
+            handle.stop()
 
 
 def start_simulator_servers() -> SimulatorServers:
@@ -126,7 +138,7 @@ def start_simulator_servers() -> SimulatorServers:
         for handle in handles:
             handle.stop()
         raise
-    return SimulatorServers(*handles)
+    return SimulatorServers(supplier=handles[0], payment=handles[1], sink=handles[2])
 
 
 @pytest.fixture(scope="session")
@@ -134,36 +146,32 @@ def simulator_servers() -> Iterator[SimulatorServers]:
     """The three simulator servers, for the whole session."""
     servers = start_simulator_servers()
     yield servers
-    for handle in (servers.supplier, servers.payment, servers.sink):
-        handle.stop()
+    servers.stop()
 
 
 @pytest.fixture
 def supplier_sim(simulator_servers: SimulatorServers) -> Iterator[SupplierSim]:
     """The supplier simulator, reset for this test."""
-    admin = SupplierSimAdmin(simulator_servers.supplier.base_url)
+    admin = SupplierSimAdmin(simulator_servers.supplier.base_url, simulator_servers.http)
     admin.reset()
-    sim = SupplierSim(base_url=admin.base_url, admin=admin)
+    sim = SupplierSim(base_url=admin.base_url, admin=admin, http=simulator_servers.http)
     yield sim
     sim.close_clients()
-    admin.close()
 
 
 @pytest.fixture
 def payment_sandbox(simulator_servers: SimulatorServers) -> Iterator[PaymentSandbox]:
     """The payment sandbox, reset for this test."""
-    admin = PaymentSandboxAdmin(simulator_servers.payment.base_url)
+    admin = PaymentSandboxAdmin(simulator_servers.payment.base_url, simulator_servers.http)
     admin.reset()
-    sandbox = PaymentSandbox(base_url=admin.base_url, admin=admin)
+    sandbox = PaymentSandbox(base_url=admin.base_url, admin=admin, http=simulator_servers.http)
     yield sandbox
     sandbox.close_providers()
-    admin.close()
 
 
 @pytest.fixture
-def callback_sink(simulator_servers: SimulatorServers) -> Iterator[CallbackSinkAdmin]:
+def callback_sink(simulator_servers: SimulatorServers) -> CallbackSinkAdmin:
     """A notify endpoint that records what it receives, reset for this test."""
-    sink = CallbackSinkAdmin(simulator_servers.sink.base_url)
+    sink = CallbackSinkAdmin(simulator_servers.sink.base_url, simulator_servers.http)
     sink.reset()
-    yield sink
-    sink.close()
+    return sink
