@@ -14,7 +14,7 @@ import httpx
 class _Admin:
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._client = client or httpx.Client(timeout=10.0)
+        self._client = client or httpx.Client(timeout=10.0, trust_env=False)
         self._owns_client = client is None
 
     def close(self) -> None:
@@ -85,6 +85,10 @@ class SupplierSimAdmin(_SenderAdmin):
     def topup_count(self, account: str) -> int:
         """How many times `account` was topped up, across every simulated supplier."""
         return int(self.topups(account)["count"])
+
+    def submit_count(self, account: str) -> int:
+        """How many signed submit requests for `account` reached any supplier (incl. repeats)."""
+        return int(self.topups(account)["submits"])
 
     def mint_keys(self, code: str, product_code: str, count: int) -> list[str]:
         """New unused card keys (plaintext) for `product_code` at supplier `code`."""

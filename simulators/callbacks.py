@@ -59,7 +59,7 @@ class Notifier:
 
     async def _deliver(self, delivery: Delivery, attempts: int, backoff: float) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         for attempt in range(max(1, attempts)):
             if attempt:
                 await asyncio.sleep(backoff * 2 ** (attempt - 1))

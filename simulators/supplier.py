@@ -138,6 +138,7 @@ def create_supplier_app(configs: Iterable[SupplierConfig]) -> FastAPI:
                 params, "order_id", "product_code", "account", "amount"
             )
             cents = _positive_cents(amount)
+            state.submits[account] = state.submits.get(account, 0) + 1
             scope = {"account": account, "product_code": product_code, "order_no": order_id}
             disruption = await disrupt(state.faults, "submit", scope)
             order = None

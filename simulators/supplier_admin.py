@@ -15,7 +15,7 @@ POST   /admin/s/{code}/keys/redeem|invalidate|state   {"key"}
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
@@ -69,16 +69,21 @@ def add_admin_routes(app: FastAPI, suppliers: Suppliers) -> None:
 
     @app.get("/admin/topups")
     async def topups(account: str | None = None) -> dict[str, object]:
-        totals: dict[str, dict[str, object]] = {}
+        totals: dict[str, dict[str, Any]] = {}
+
+        def total(acct: str) -> dict[str, Any]:
+            empty = {"count": 0, "amount_cents": 0, "by_supplier": {}, "submits": 0}
+            return totals.setdefault(acct, empty)
+
         for code, state in suppliers.by_code.items():
             for acct, entry in state.topups().items():
-                total = totals.setdefault(acct, {"count": 0, "amount_cents": 0, "by_supplier": {}})
-                total["count"] += entry["count"]  # type: ignore[operator]
-                total["amount_cents"] += entry["amount_cents"]  # type: ignore[operator]
-                total["by_supplier"][code] = entry["count"]  # type: ignore[index]
+                total(acct)["count"] += entry["count"]
+                total(acct)["amount_cents"] += entry["amount_cents"]
+                total(acct)["by_supplier"][code] = entry["count"]
+            for acct, submits in state.submits.items():
+                total(acct)["submits"] += submits
         if account is not None:
-            empty = {"count": 0, "amount_cents": 0, "by_supplier": {}}
-            return {"account": account, **totals.get(account, empty)}
+            return {"account": account, **total(account)}
         return {"accounts": totals}
 
     @app.get("/admin/callbacks")

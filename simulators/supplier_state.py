@@ -88,7 +88,7 @@ class SupplierState:
         self.orders: dict[str, SupplierOrder] = {}
         self.keys: dict[str, CardKey] = {}
         self.faults = FaultBook()
-        self.submits: dict[str, int] = {}  # account -> submit requests seen
+        self.submits: dict[str, int] = {}  # account -> authenticated submit requests received
         self._on_final = on_final
         self._seq = itertools.count(1)
         self._timers: set[asyncio.Task[None]] = set()
@@ -98,7 +98,6 @@ class SupplierState:
         amount_cents: int, notify_url: str, outcome: str | None,
     ) -> SupplierOrder:  # fmt: skip
         """Create the order, or return the existing one for a repeated `order_id`."""
-        self.submits[account] = self.submits.get(account, 0) + 1
         existing = self.orders.get(order_id)
         if existing is not None:
             if not existing.same_request(product_code, account, amount_cents):

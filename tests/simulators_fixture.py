@@ -115,7 +115,9 @@ class SimulatorServers:
     supplier: ServerHandle
     payment: ServerHandle
     sink: ServerHandle
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
+    http: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=10.0, trust_env=False)  # local only
+    )
 
     def stop(self) -> None:
         """Stop the servers and close the shared HTTP client."""

@@ -42,6 +42,7 @@ def test_a_topup_succeeds_and_a_signed_callback_reports_it(
         "count": 1,
         "amount_cents": 1000,
         "by_supplier": {"sup-a": 1},
+        "submits": 1,
     }
 
 
@@ -85,6 +86,7 @@ def test_a_timeout_before_the_order_existed_queries_as_not_found(
     assert submit(client).outcome is SupplierOutcome.UNKNOWN
     assert client.query_topup(request_ref="R1").outcome is SupplierOutcome.NOT_FOUND
     assert supplier_sim.admin.topup_count(PHONE) == 0
+    assert supplier_sim.admin.submit_count(PHONE) == 1  # it did arrive, then got lost
 
 
 @pytest.mark.parametrize("create_order", [False, True])
@@ -117,6 +119,7 @@ def test_a_duplicate_submit_returns_the_same_order_and_tops_up_once(
     assert first.supplier_ref == second.supplier_ref
     assert len(supplier_sim.admin.orders("sup-a")) == 1
     assert supplier_sim.admin.topup_count(PHONE) == 1
+    assert supplier_sim.admin.submit_count(PHONE) == 2
 
 
 def test_a_submit_reusing_a_ref_for_another_account_is_not_a_definite_failure(
