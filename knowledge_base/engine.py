@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from knowledge_base.articles import ArticleStore, normalise_language
 from knowledge_base.articles import Article as Article
+from knowledge_base.articles import ArticleStore, normalise_language
 from knowledge_base.calibration import Calibration
 from knowledge_base.retrieval import LanguageIndex
 from knowledge_base.text import Tokenizer, clean, is_chinese
@@ -87,6 +87,9 @@ class KnowledgeBase:
         with self._lock:
             if force or self._indexed_version != self.store.version:
                 articles = self.store.all()
+                self.tokenizer.add_words(
+                    [w for a in articles if a.language == "zh" for w in a.tags + a.products]
+                )
                 self._indexes = {
                     lang: LanguageIndex(
                         [a for a in articles if a.language == lang], lang, self.tokenizer

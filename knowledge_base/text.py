@@ -1,8 +1,9 @@
 """Text to search terms, for Chinese (no spaces) and English.
 
-Chinese is segmented with a private jieba tokenizer plus character bigrams, which catch words jieba splits differently in the question
-and the article. English is lower-cased, split on non-letters and lightly stemmed. Both map
-synonyms onto one canonical term (synonyms.yml), so "activation code" meets "key".
+Chinese is segmented with a private jieba tokenizer plus character bigrams, which catch
+words jieba splits differently in the question and the article. English is lower-cased,
+split on non-letters and lightly stemmed. Both map synonyms onto one canonical term
+(synonyms.yml), so "activation code" meets "key".
 
 `clean` makes any customer text safe: markup, URLs, emoji and control characters go, and
 very long input is cut, so tokenising is bounded in time whatever arrives.
@@ -24,23 +25,31 @@ SYNONYMS_FILE = Path(__file__).with_name("synonyms.yml")
 
 _TAG = re.compile(r"<[^>]{0,200}>")
 _URL = re.compile(r"https?://\S+|www\.\S+")
+_SECRETS = (
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail addresses
+    re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{4,6}(?:-[A-Za-z0-9]{4,6}){2,}(?![A-Za-z0-9])"),
+    re.compile(  # mixed letters and digits, 8+ long: keys, order numbers like KM2024...
+        r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{8,}(?![A-Za-z0-9])"
+    ),
+    re.compile(r"\d{6,}"),  # order, phone and card numbers
+)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
-EN_STOPWORDS = frozenset(
-    """a an the and or but if then of to in on at by for with from into about as is are was were
-    be been being am do does did doing have has had having i me my mine we our you your he she it
-    its they them their this that these those there here what which who whom whose when where why
-    how can could would should will shall may might must not no yes so than too very just also
-    please hi hello thanks thank any some all get got one s t ll d re ve m ok okay still want need
-    know tell help""".split()
-)
-ZH_STOPWORDS = frozenset(
-    """的 了 吗 呢 吧 啊 呀 么 嘛 哦 我 你 您 他 她 它 我们 你们 是 在 有 和 与 就 都 也 还 又 这 那
-    这个 那个 一个 一下 怎么 怎么办 怎样 如何 什么 为什么 为啥 啥 请问 请 能 能不能 可以 可不可以 会
-    要 想 帮 帮忙 一 个 不 没 到 给 把 被 让 说 对 吧 哪 哪里 多少 几 下 上 用 过 着 得 地 还是
-    或者 如果 但是 然后 之后 已经 现在 今天 刚才 刚刚 你好 您好 谢谢 麻烦 客服""".split()
-)
+_EN_STOP = """a an the and or but if then of to in on at by for with from into about as is are
+was were be been being am do does did doing have has had having i me my mine we our you your he
+she it its they them their this that these those there here what which who whom whose when where
+why how can could would should will shall may might must not no yes so than too very just also
+please hi hello thanks thank any some all get got one s t ll d re ve m ok okay still want need
+know tell help"""
+_ZH_STOP = """的 了 吗 呢 吧 啊 呀 么 嘛 哦 我 你 您 他 她 它 我们 你们 是
+在 有 和 与 就 都 也 还 又 这 那 这个 那个 一个 一下 怎么 怎么办
+怎样 如何 什么 为什么 为啥 啥 请问 请 能 能不能 可以 可不可以 会 要
+想 帮 帮忙 一 个 不 没 到 给 把 被 让 说 对 哪 哪里 多少 几 下
+上 用 过 着 得 地 还是 或者 如果 但是 然后 之后 已经 现在 今天
+刚才 刚刚 你好 您好 谢谢 麻烦"""
+EN_STOPWORDS = frozenset(_EN_STOP.split())
+ZH_STOPWORDS = frozenset(_ZH_STOP.split())
 # Characters that make a bigram meaningless ("#的卡", "#怎么").
 ZH_STOPCHARS = frozenset("的了吗呢吧啊呀么嘛哦我你您他她它是在怎啥请谢吗")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s")
@@ -48,11 +57,18 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s")
 log = logging.getLogger(__name__)
 
 
+def mask(text: str, replacement: str = "***") -> str:
+    """Replace e-mails, card keys and long numbers (order, phone, card) with `replacement`."""
+    for pattern in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def clean(text: object) -> str:
     """Customer text -> bounded plain text (markup, URLs, emoji and control chars removed)."""
     if not isinstance(text, str):
         return ""
-    text = text[: MAX_QUESTION_CHARS * 4]
+    text = mask(text[: MAX_QUESTION_CHARS * 4], " ")  # a pasted key or order no. is noise
     text = html.unescape(_TAG.sub(" ", text))
     text = unicodedata.normalize("NFKC", _URL.sub(" ", text))
     kept = []
@@ -124,6 +140,7 @@ class Tokenizer:
         self.synonyms = synonyms or Synonyms.load()
         self._jieba = None
         self._jieba_lock = threading.Lock()
+        self._added: set[str] = set()
 
     def _segmenter(self):  # type: ignore[no-untyped-def]
         with self._jieba_lock:
@@ -138,6 +155,15 @@ class Tokenizer:
                 segmenter.initialize()
                 self._jieba = segmenter
             return self._jieba
+
+    def add_words(self, words: list[str]) -> None:
+        """Teach the Chinese segmenter domain words (article tags such as 慢充, 锁区)."""
+        segmenter = self._segmenter()
+        for word in words:
+            word = clean(word)
+            if _CJK.search(word) and " " not in word and word not in self._added:
+                segmenter.add_word(word, freq=20000)
+                self._added.add(word)
 
     def tokens(self, text: str, language: str) -> list[str]:
         """Search terms of `text` (already `clean`ed or raw; both work)."""
@@ -167,11 +193,12 @@ class Tokenizer:
         out = self._english(_CJK_RUN.sub(" ", text))
         segmenter = self._segmenter()
         for run in _CJK_RUN.findall(text):
-            for word in segmenter.lcut(run):
-                if word not in ZH_STOPWORDS:
-                    out.append(terms.get(word, word))
+            words = segmenter.lcut(run)
+            out.extend(terms.get(w, w) for w in words if w not in ZH_STOPWORDS)
+            # A bigram that is itself a segmented word would count the same match twice.
+            seen = set(words)
             for i in range(len(run) - 1):
                 pair = run[i : i + 2]
-                if not (pair[0] in ZH_STOPCHARS or pair[1] in ZH_STOPCHARS):
+                if pair not in seen and not (pair[0] in ZH_STOPCHARS or pair[1] in ZH_STOPCHARS):
                     out.append(f"#{pair}")
         return out
