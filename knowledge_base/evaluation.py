@@ -138,3 +138,21 @@ def calibrate(
             top = candidates[0]
             samples.append((top.features, top.article.topic in question.expect))
     return fit(samples, max_wrong_rate=max_wrong_rate)
+
+
+def metrics_markdown(rows: list[tuple[str, Metrics]], threshold: float) -> str:
+    """A README-ready Markdown table of metrics, one row per question subset."""
+    lines = [
+        f"Confidence threshold: {threshold:.3f}",
+        "",
+        "| Set | Questions (answerable) | hit@1 | hit@3 | MRR | Answered | Confident-wrong "
+        "| Unanswerable refused |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, m in rows:
+        lines.append(
+            f"| {name} | {m.questions} ({m.answerable}) | {m.hit_at_1:.3f} | {m.hit_at_3:.3f} "
+            f"| {m.mrr:.3f} | {m.answered:.1%} | {m.confident_wrong:.1%} "
+            f"| {m.unanswerable_refused:.1%} |"
+        )
+    return "\n".join(lines)
