@@ -64,7 +64,7 @@ def reissue_key(
     if early is not None:
         return early
     result = check_key(uow, target[1])
-    return _decide(uow, request_id, target[0], result, override, requested_by)
+    return _decide(uow, request_id, result, override, requested_by)
 
 
 def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, override):  # type: ignore[no-untyped-def]
@@ -186,7 +186,6 @@ def _limit_hit(uow: UnitOfWork, order: Order) -> str | None:
 def _decide(
     uow: UnitOfWork,
     request_id: str,
-    target_key_id: object,
     result: KeyCheckResult,
     override: bool,
     actor: str,
@@ -207,8 +206,13 @@ def _decide(
         if result.status == KeyCheckStatus.UNKNOWN and not override:
             uow.commit()  # stays CHECKING: repeating the request checks again
             return ReissueOutcome(request_id, "check_unavailable", "check_unavailable")
+        # Limits are checked again under the order lock: concurrent requests all passed the
+        # first check before any of them was decided.
+        limit = None if override else _limit_hit(uow, order)
         if delivery.status != DeliveryStatus.ACTIVE:
             _close(uow, request, order, ReissueStatus.REJECTED, "already_replaced", actor)
+        elif limit and (bad or result.status == KeyCheckStatus.UNSUPPORTED):
+            _close(uow, request, order, ReissueStatus.NEEDS_REVIEW, limit, actor)
         elif (
             bad
             or override

@@ -3,10 +3,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from fulfilment.models import SupplierOrder
-from fulfilment.ports import SupplierOutcome, SupplierResult
+from fulfilment.ports import SignatureError, SupplierOutcome, SupplierResult
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.queries import get_order
 from fulfilment.services.recovery import run_due_work
@@ -124,10 +125,6 @@ def test_duplicate_callbacks_deliver_once_and_a_forged_one_is_refused(uow, suppl
     assert first.status == second.status == "delivered"
     view = get_order(uow=uow, order_no=ORDER)
     assert len(view.deliveries) == 1
-    import pytest
-
-    from fulfilment.ports import SignatureError
-
     with pytest.raises(SignatureError):
         handle_supplier_callback(
             uow=uow, supplier_code="sup-a", params={**params, "sign": "forged"}
@@ -145,10 +142,8 @@ def test_a_crash_after_persisting_the_attempt_is_resumed_by_querying_first(uow, 
         raise Crash  # ...and then our process died before recording the answer
 
     a.submit_topup = dying_submit  # type: ignore[method-assign]
-    try:
+    with pytest.raises(Crash):
         deliver_order(uow=uow, order_no=ORDER)
-    except Crash:
-        pass
     assert [s for _, s in _attempts(uow)] == ["submitting"]
     run_due_work(uow=uow)  # a new process: the row says what is owed
     assert get_order(uow=uow, order_no=ORDER).status == "delivered"

@@ -1,0 +1,172 @@
+"""Shop API: products, suppliers, key import, order intake and lookup."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from fulfilment.errors import InvalidRequest
+from fulfilment.services import catalog, orders, queries
+from kamidesk.api.deps import JobsDep, ShopDep, UowDep
+from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
+
+router = APIRouter(prefix="/api/v1", tags=["shop"])
+MAX_KEY_FILE = 5 * 1024 * 1024
+
+
+@router.post("/suppliers", status_code=status.HTTP_201_CREATED)
+async def create_supplier(body: SupplierIn, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+    """Register a supplier (idempotent on its code)."""
+    supplier = await run_in_threadpool(
+        lambda: catalog.add_supplier(
+            uow=uow,
+            code=body.code,
+            name=body.name,
+            supports_key_check=body.supports_key_check,
+            actor=role,
+        )
+    )
+    return {"code": supplier.code, "name": supplier.name}
+
+
+@router.post("/products", status_code=status.HTTP_201_CREATED)
+async def create_product(body: ProductIn, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+    """Create a product and link its suppliers in priority order."""
+
+    def work() -> dict[str, Any]:
+        for link in body.suppliers:  # check first: a bad link must not leave half a product
+            with uow:
+                from fulfilment import repository
+
+                repository.supplier_by_code(uow.session, link.code)
+        product = catalog.create_product(
+            uow=uow,
+            sku=body.sku,
+            name=body.name,
+            kind=body.kind,
+            face_value=body.face_value,
+            price=body.price,
+            currency=body.currency,
+            safety_stock=body.safety_stock,
+            actor=role,
+        )
+        for link in body.suppliers:
+            catalog.link_supplier(
+                uow=uow,
+                sku=body.sku,
+                supplier_code=link.code,
+                priority=link.priority,
+                supplier_product_code=link.product_code,
+                actor=role,
+            )
+        return {"sku": product.sku, "kind": product.kind, "status": product.status}
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/products/{sku}")
+async def get_product(sku: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+    """A product with its available stock."""
+    from fulfilment import repository
+
+    def work() -> dict[str, Any]:
+        with uow:
+            product = repository.product_by_sku(uow.session, sku)
+            stock = repository.available_stock(uow.session, product.id)
+            return {
+                "sku": product.sku,
+                "name": product.name,
+                "kind": product.kind,
+                "price": f"{product.price_cents / 100:.2f}",
+                "currency": product.currency,
+                "status": product.status,
+                "pause_reason": product.pause_reason,
+                "safety_stock": product.safety_stock,
+                "stock": stock,
+            }
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/products/{sku}/keys")
+async def import_keys(
+    sku: str, body: KeysIn, uow: UowDep, role: ShopDep, jobs: JobsDep
+) -> dict[str, Any]:
+    """Import card keys (JSON list); duplicates are counted and skipped."""
+    result = await run_in_threadpool(
+        lambda: catalog.import_keys(
+            uow=uow,
+            sku=sku,
+            keys=body.keys,
+            actor=role,
+            supplier_code=body.supplier_code,
+            batch=body.batch,
+        )
+    )
+    return asdict(result)
+
+
+@router.post("/products/{sku}/keys/file")
+async def import_key_file(
+    sku: str,
+    uow: UowDep,
+    role: ShopDep,
+    file: UploadFile = File(...),
+    supplier_code: str | None = Form(default=None),
+    batch: str | None = Form(default=None),
+) -> dict[str, Any]:
+    """Import card keys from a text file, one key per line."""
+    raw = await file.read(MAX_KEY_FILE + 1)
+    if len(raw) > MAX_KEY_FILE:
+        raise InvalidRequest(f"key file larger than {MAX_KEY_FILE} bytes")
+    try:
+        lines = [line for line in raw.decode("utf-8-sig").splitlines() if line.strip()]
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("key file must be UTF-8 text") from exc
+    if not lines:
+        raise InvalidRequest("key file has no keys")
+    result = await run_in_threadpool(
+        lambda: catalog.import_keys(
+            uow=uow, sku=sku, keys=lines, actor=role, supplier_code=supplier_code, batch=batch
+        )
+    )
+    return asdict(result)
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED)
+async def create_order(
+    body: OrderIn, response: Response, uow: UowDep, role: ShopDep, jobs: JobsDep
+) -> dict[str, Any]:
+    """Ingest an order (idempotent on order_no); paid orders are delivered in the background."""
+    data = orders.OrderInput(
+        order_no=body.order_no,
+        sku=body.sku,
+        quantity=body.quantity,
+        amount=body.amount,
+        currency=body.currency,
+        buyer_email=body.buyer_email,
+        buyer_phone=body.buyer_phone,
+        buyer_telegram_id=body.buyer_telegram_id,
+        recharge_account=body.recharge_account,
+    )
+    outcome = await run_in_threadpool(
+        lambda: orders.ingest_order(
+            uow=uow, data=data, paid=body.paid, actor=role, txn_id=body.payment_txn_id
+        )
+    )
+    if not outcome.created:
+        response.status_code = status.HTTP_200_OK
+    if outcome.order.status == "paid":
+        await jobs.trigger_delivery(body.order_no)
+    view = await run_in_threadpool(lambda: queries.get_order(uow=uow, order_no=body.order_no))
+    return {"created": outcome.created, "order": asdict(view)}
+
+
+@router.get("/orders/{order_no}")
+async def get_order(order_no: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+    """An order with its deliveries; keys are masked."""
+    view = await run_in_threadpool(lambda: queries.get_order(uow=uow, order_no=order_no))
+    return asdict(view)

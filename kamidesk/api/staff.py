@@ -1,0 +1,84 @@
+"""Staff actions: reissue, refund, approve, confirm a lost payment, retry delivery."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from fulfilment.services import delivery, orders, refunds, reissue
+from kamidesk.api.deps import JobsDep, StaffDep, UowDep
+from kamidesk.api.schemas import RefundIn, ReissueIn
+
+router = APIRouter(prefix="/api/v1", tags=["staff"])
+
+
+@router.post("/orders/{order_no}/reissue")
+async def reissue_key(
+    order_no: str, body: ReissueIn, uow: UowDep, role: StaffDep
+) -> dict[str, Any]:
+    """Replace a delivered key the supplier confirms is bad (idempotent on request_id)."""
+    outcome = await run_in_threadpool(
+        lambda: reissue.reissue_key(
+            uow=uow,
+            order_no=order_no,
+            request_id=body.request_id,
+            reason=body.reason,
+            requested_by=f"staff:{role}",
+            unit_no=body.unit_no,
+            override=body.override,
+        )
+    )
+    return asdict(outcome)
+
+
+@router.post("/orders/{order_no}/refund")
+async def refund_order(
+    order_no: str, body: RefundIn, uow: UowDep, role: StaffDep
+) -> dict[str, Any]:
+    """Refund as policy allows (idempotent on request_id)."""
+    outcome = await run_in_threadpool(
+        lambda: refunds.request_refund(
+            uow=uow,
+            order_no=order_no,
+            request_id=body.request_id,
+            reason=body.reason,
+            requested_by=f"staff:{role}",
+            amount=body.amount,
+            approved_by=f"staff:{role}" if body.approve else None,
+        )
+    )
+    return asdict(outcome)
+
+
+@router.post("/refunds/{request_id}/approve")
+async def approve_refund(request_id: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+    """Approve a refund that waits for a person."""
+    outcome = await run_in_threadpool(
+        lambda: refunds.approve_refund(uow=uow, request_id=request_id, approved_by=f"staff:{role}")
+    )
+    return asdict(outcome)
+
+
+@router.post("/orders/{order_no}/confirm-payment")
+async def confirm_payment(
+    order_no: str, uow: UowDep, role: StaffDep, jobs: JobsDep
+) -> dict[str, Any]:
+    """The payment callback was lost: ask the provider; safe to repeat."""
+    outcome = await run_in_threadpool(
+        lambda: orders.confirm_payment(uow=uow, order_no=order_no, actor=f"staff:{role}")
+    )
+    if outcome.status == "paid":
+        await jobs.trigger_delivery(order_no)
+    return {"order_no": order_no, "status": outcome.status, "order_status": outcome.order.status}
+
+
+@router.post("/orders/{order_no}/deliver")
+async def deliver_now(order_no: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+    """Run delivery for an order now (what the worker would do)."""
+    outcome = await run_in_threadpool(
+        lambda: delivery.deliver_order(uow=uow, order_no=order_no, actor=f"staff:{role}")
+    )
+    return asdict(outcome)

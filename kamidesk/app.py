@@ -1,0 +1,110 @@
+"""The FastAPI application: wiring, error mapping, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from fulfilment.errors import (
+    Conflict,
+    FulfilmentError,
+    InvalidRequest,
+    NotAllowed,
+    NotFound,
+    OwnershipLocked,
+)
+from fulfilment.ports import SignatureError
+from fulfilment.suppliers.directory import UnknownSupplier
+from kamidesk.api import callbacks, shop, staff
+from kamidesk.api.deps import shop_or_staff
+from kamidesk.bootstrap import Container, build
+from kamidesk.jobs import Jobs, make_jobs
+from kamidesk.settings import Settings, get_settings
+
+log = logging.getLogger("kamidesk.app")
+
+STATUS = {
+    NotFound: 404,
+    InvalidRequest: 422,
+    Conflict: 409,
+    NotAllowed: 409,
+    OwnershipLocked: 429,
+}
+
+
+def _status_for(exc: FulfilmentError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    jobs: Jobs | None = None,
+) -> FastAPI:
+    """Build the app; tests inject a container and jobs, production builds from settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        box = container or build(settings or get_settings())
+        runner = jobs or make_jobs(box)
+        app.state.container, app.state.jobs = box, runner
+        await runner.start()
+        try:
+            yield
+        finally:
+            await runner.stop()
+            if container is None:
+                box.close()
+
+    app = FastAPI(
+        title="kamidesk",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="After-sales desk for digital-goods shops: shop and staff API.",
+    )
+    app.include_router(shop.router)
+    app.include_router(staff.router)
+    app.include_router(callbacks.router)
+    _mount_optional(app)
+
+    @app.exception_handler(FulfilmentError)
+    async def fulfilment_error(_: Request, exc: FulfilmentError) -> JSONResponse:
+        return JSONResponse(
+            {"error": exc.code, "detail": exc.message}, status_code=_status_for(exc)
+        )
+
+    @app.exception_handler(SignatureError)
+    async def signature_error(_: Request, exc: SignatureError) -> JSONResponse:
+        return JSONResponse({"error": "bad_signature", "detail": str(exc)}, status_code=401)
+
+    @app.exception_handler(UnknownSupplier)
+    async def unknown_supplier(_: Request, exc: UnknownSupplier) -> JSONResponse:
+        return JSONResponse({"error": "not_found", "detail": str(exc)}, status_code=404)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _mount_optional(app: FastAPI) -> None:
+    """Routers of areas that may not be installed in every build (knowledge base, ...)."""
+    try:
+        from kamidesk.api import kb
+    except ImportError:
+        return
+    app.include_router(
+        kb.router,
+        prefix="/api/v1/kb",
+        tags=["knowledge base"],
+        dependencies=[Depends(shop_or_staff)],
+    )
