@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -136,7 +137,9 @@ class Disruption:
         return None
 
 
-async def disrupt(faults: FaultBook, operation: str, scope: dict[str, str | None]) -> Disruption:
+async def disrupt(
+    faults: FaultBook, operation: str, scope: Mapping[str, str | None]
+) -> Disruption:
     """Apply latency, then draw the timeout / http_error / bad_response rules for a request."""
     latency = faults.take("latency", operation, **scope)
     if latency:

@@ -21,6 +21,24 @@ from simulators.supplier_state import SupplierConfig
 class RunningSimulators:
     supplier: ServerHandle
     payment: ServerHandle
+    suppliers: tuple[SupplierConfig, ...] = ()
+
+    def supplier_endpoints(self) -> list[dict[str, object]]:
+        """How the shop reaches each simulated supplier (the fields of a SUPPLIERS entry)."""
+        endpoints: list[dict[str, object]] = []
+        for config in self.suppliers:
+            merchant_id, secret = next(iter(config.merchants.items()))
+            endpoints.append(
+                {
+                    "code": config.code,
+                    "base_url": f"{self.supplier.base_url}/s/{config.code}",
+                    "merchant_id": merchant_id,
+                    "secret": secret,
+                    "sign_type": config.callback_sign_type,
+                    "supports_key_check": config.supports_key_check,
+                }
+            )
+        return endpoints
 
     def stop(self) -> None:
         """Stop both servers."""
@@ -39,15 +57,12 @@ def start_simulators(
     """Run both simulators in background threads (`suppliers` defaults to DEMO_SUPPLIERS)."""
     from simulators import DEMO_SUPPLIERS
 
-    supplier = run_in_thread(
-        create_supplier_app(DEMO_SUPPLIERS if suppliers is None else suppliers),
-        host,
-        supplier_port,
-    )
+    configs = tuple(DEMO_SUPPLIERS if suppliers is None else suppliers)
+    supplier = run_in_thread(create_supplier_app(configs), host, supplier_port)
     try:
         config = SandboxConfig(merchants=dict(payment_merchants))
         payment = run_in_thread(create_payment_app(config), host, payment_port)
     except Exception:
         supplier.stop()
         raise
-    return RunningSimulators(supplier=supplier, payment=payment)
+    return RunningSimulators(supplier=supplier, payment=payment, suppliers=configs)
