@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
-from arq import cron, func
+from arq import create_pool, cron, func
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import CronJob
 from arq.worker import run_worker as arq_run_worker
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 120  # a top-up pass makes up to 10 supplier calls with a 5 s timeout each
 DEFAULT_SWEEP_SECONDS = 2.0
+HEALTH_CHECK_SECONDS = 20  # heartbeat period; the key lives one second longer
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -134,6 +136,12 @@ class WorkerSettings:
     keep_result = 0
     job_timeout = JOB_TIMEOUT
     max_jobs = 10
+    health_check_interval = HEALTH_CHECK_SECONDS
+
+
+def health_check_key(queue_name: str = QUEUE_NAME, host: str | None = None) -> str:
+    """Per-host heartbeat key, so each worker container reports its own health."""
+    return f"{queue_name}:health-check:{host or socket.gethostname()}"
 
 
 def worker_options(redis_url: str, sweep_interval_seconds: float) -> dict[str, Any]:
@@ -141,7 +149,34 @@ def worker_options(redis_url: str, sweep_interval_seconds: float) -> dict[str, A
     return {
         "redis_settings": RedisSettings.from_dsn(redis_url),
         "cron_jobs": [sweep_cron(sweep_interval_seconds)],
+        "health_check_key": health_check_key(),
     }
+
+
+async def worker_alive(redis_settings: RedisSettings, key: str) -> bool:
+    """Whether the worker owning `key` recorded a heartbeat within the last period."""
+    redis = await create_pool(redis_settings)
+    try:
+        return bool(await redis.get(key))
+    finally:
+        await redis.aclose()
+
+
+def check_health() -> int:
+    """Exit status for a container health check: 0 when this host's worker is alive."""
+    from kamidesk.settings import get_settings
+
+    url = get_settings().redis_url
+    if not url:
+        return 1
+    redis_settings = RedisSettings.from_dsn(url)
+    redis_settings.conn_retries, redis_settings.conn_timeout = 0, 3
+    try:
+        alive = asyncio.run(worker_alive(redis_settings, health_check_key()))
+    except Exception as exc:  # unreachable Redis: unhealthy, not a traceback
+        print(f"worker health unknown: {type(exc).__name__}: {exc}")
+        return 1
+    return 0 if alive else 1
 
 
 def run_worker() -> None:

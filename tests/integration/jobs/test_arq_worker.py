@@ -14,7 +14,7 @@ from fulfilment.ports import RefundOutcome, RefundResult
 from fulfilment.services.queries import get_order
 from fulfilment.services.refunds import request_refund
 from kamidesk.jobs import ArqJobs, ServiceWork
-from kamidesk.worker import sweep
+from kamidesk.worker import health_check_key, sweep, worker_alive
 from tests.conftest import REDIS_URL
 from tests.factories import card_product, paid_order, topup_product
 from tests.integration.jobs.support import (
@@ -171,3 +171,11 @@ async def test_a_refund_backing_off_after_an_unknown_answer_is_not_swept_early(
     assert result.status == "processing"
     # Not due yet (retry backoff): the sweep leaves it alone until its time comes.
     assert await sweep(sweep_ctx(arq_pool, runtime)) == 0
+
+
+async def test_a_running_worker_records_a_heartbeat_its_health_check_can_see(arq_pool, runtime):
+    key = health_check_key(arq_pool.default_queue_name, host="test-host")
+    settings = RedisSettings.from_dsn(REDIS_URL)
+    assert not await worker_alive(settings, key)
+    await run_burst(make_worker(arq_pool, runtime, health_check_key=key))
+    assert await worker_alive(settings, key)
