@@ -39,7 +39,7 @@ class FaultRule(BaseModel):
     operation: str | None = None  # submit | query | check_key | create | refund | ...; None: all
     account: str | None = None
     product_code: str | None = None
-    order_no: str | None = None
+    order_no: str | None = None  # our order id / payment order_no / refund_ref
     seconds: float = Field(default=0.0, ge=0, le=120)
     status_code: int = Field(default=500, ge=400, le=599)
     outcome: str | None = None

@@ -39,6 +39,7 @@ from simulators.protocol import (
     authenticate,
     beijing_time,
     error,
+    notify_url,
     ok,
     read_form,
     require,
@@ -165,7 +166,7 @@ def create_payment_app(config: SandboxConfig) -> FastAPI:
             cents, currency = _money(params)
             payment = sandbox.ledger.create(
                 merchant_id=params["merchant_id"], order_no=order_no, amount_cents=cents,
-                currency=currency, notify_url=params.get("notify_url", ""),
+                currency=currency, notify_url=notify_url(params),
                 subject=params.get("subject", ""),
             )  # fmt: skip
             return {**payment_data(payment), "pay_url": f"{base}/pay/{payment.txn_id}"}

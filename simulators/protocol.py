@@ -103,12 +103,24 @@ def authenticate(params: Mapping[str, str], merchants: Mapping[str, str]) -> str
     return secret
 
 
-def require(params: Mapping[str, str], *names: str) -> list[str]:
-    """The values of required parameters, in order; BAD_PARAM when one is missing."""
+def require(params: Mapping[str, str], *names: str, max_length: int = 64) -> list[str]:
+    """The values of required parameters, in order; BAD_PARAM when one is missing or too long."""
     missing = [n for n in names if not params.get(n, "").strip()]
     if missing:
         raise ProtocolError(Code.BAD_PARAM, f"missing parameter(s): {', '.join(missing)}")
+    too_long = [n for n in names if len(params[n].strip()) > max_length]
+    if too_long:
+        names_text = ", ".join(too_long)
+        raise ProtocolError(Code.BAD_PARAM, f"longer than {max_length}: {names_text}")
     return [params[n].strip() for n in names]
+
+
+def notify_url(params: Mapping[str, str]) -> str:
+    """The optional `notify_url`; BAD_PARAM unless it is an http(s) URL."""
+    url = params.get("notify_url", "").strip()
+    if url and not (url.startswith(("http://", "https://")) and len(url) <= 512):
+        raise ProtocolError(Code.BAD_PARAM, "notify_url must be an http(s) URL")
+    return url
 
 
 def beijing_time(moment: datetime) -> str:

@@ -39,6 +39,7 @@ from simulators.protocol import (
     authenticate,
     beijing_time,
     error,
+    notify_url,
     ok,
     read_form,
     require,
@@ -138,17 +139,19 @@ def create_supplier_app(configs: Iterable[SupplierConfig]) -> FastAPI:
                 params, "order_id", "product_code", "account", "amount"
             )
             cents = _positive_cents(amount)
+            url = notify_url(params)
             state.submits[account] = state.submits.get(account, 0) + 1
             scope = {"account": account, "product_code": product_code, "order_no": order_id}
             disruption = await disrupt(state.faults, "submit", scope)
             order = None
             if disruption.lets_action_happen:
-                forced = state.faults.take("outcome", "submit", **scope)
+                # A repeated submit must not use up a fault meant for a new order.
+                is_new = order_id not in state.orders
+                forced = state.faults.take("outcome", "submit", **scope) if is_new else None
                 order = state.submit(
                     merchant_id=params["merchant_id"], order_id=order_id,
                     product_code=product_code, account=account, amount_cents=cents,
-                    notify_url=params.get("notify_url", ""),
-                    outcome=forced.outcome if forced else None,
+                    notify_url=url, outcome=forced.outcome if forced else None,
                 )  # fmt: skip
             answer = await disruption.answer()
             if answer is not None:

@@ -163,6 +163,17 @@ def test_supplier_a_can_fail_while_supplier_b_succeeds(supplier_sim: SupplierSim
     assert supplier_sim.admin.topups(PHONE)["by_supplier"] == {"sup-b": 1}
 
 
+def test_a_repeated_submit_does_not_use_up_an_outcome_fault_meant_for_a_new_order(
+    supplier_sim: SupplierSim,
+) -> None:
+    client = supplier_sim.client("sup-a")
+    submit(client, ref="R1")
+    supplier_sim.admin.add_fault("sup-a", "outcome", outcome="failed", times=1)
+
+    assert submit(client, ref="R1").outcome is SupplierOutcome.SUCCESS
+    assert submit(client, ref="R2").outcome is SupplierOutcome.FAILED
+
+
 def test_a_rejected_topup_is_a_definite_failure_with_no_order(supplier_sim: SupplierSim) -> None:
     supplier_sim.admin.add_fault("sup-a", "outcome", outcome="reject", account=PHONE)
     client = supplier_sim.client("sup-a")
@@ -306,7 +317,14 @@ def test_a_supplier_without_key_checks_answers_unsupported(supplier_sim: Supplie
 
 @pytest.mark.parametrize(
     ("change", "code"),
-    [({"amount": "ten"}, "1001"), ({"amount": "0.00"}, "1001"), ({"account": ""}, "1001")],
+    [
+        ({"amount": "ten"}, "1001"),
+        ({"amount": "0.00"}, "1001"),
+        ({"account": ""}, "1001"),
+        ({"order_id": "R" * 65}, "1001"),
+        ({"notify_url": "ftp://shop.test/cb"}, "1001"),
+        ({"merchant_id": ""}, "1001"),
+    ],
 )
 def test_bad_input_gets_a_clear_error_code(
     supplier_sim: SupplierSim, change: dict[str, str], code: str
