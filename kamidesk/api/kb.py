@@ -187,6 +187,8 @@ def ask(body: AskIn, kb: KbDep) -> dict[str, Any]:
 @router.post("/feedback", status_code=status.HTTP_201_CREATED)
 def give_feedback(body: FeedbackIn, kb: KbDep) -> dict[str, Any]:
     """Store a "did this help?" answer."""
+    if kb.session_factory is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "feedback storage is not set up")
     try:
         feedback_id = kb.give_feedback(**body.model_dump())
     except FeedbackError as exc:
@@ -203,11 +205,10 @@ def report(
     format: Literal["json", "markdown"] = "json",
 ) -> dict[str, Any] | PlainTextResponse:
     """Unanswered questions and unhelpful articles over the last `days` days."""
+    if kb.session_factory is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "feedback storage is not set up")
     since = datetime.now(UTC) - timedelta(days=days)
-    try:
-        data = kb.report(since=since, limit=limit, min_votes=min_votes)
-    except FeedbackError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    data = kb.report(since=since, limit=limit, min_votes=min_votes)
     if format == "markdown":
         return PlainTextResponse(report_markdown(data, kb.titles()), media_type="text/markdown")
     return {
