@@ -162,10 +162,10 @@ def test_refunding_an_unpaid_payment_or_reusing_a_ref_is_refused(
 def test_a_refund_that_timed_out_is_unknown_and_retrying_the_ref_is_safe(
     payment_sandbox: PaymentSandbox,
 ) -> None:
-    provider = payment_sandbox.provider(timeout=0.2)
+    provider = payment_sandbox.provider(timeout=0.5)
     txn_id = open_and_pay(provider)
     payment_sandbox.admin.add_fault(
-        "timeout", operation="refund", seconds=0.6, create_order=True, times=1
+        "timeout", operation="refund", seconds=1.5, create_order=True, times=1
     )
 
     lost = provider.refund(refund_ref="RF1", txn_id=txn_id, amount_cents=700, currency="CNY")

@@ -67,8 +67,8 @@ def test_with_a_processing_delay_the_order_is_accepted_then_succeeds(
 def test_a_timeout_is_unknown_and_the_query_shows_it_actually_succeeded(
     supplier_sim: SupplierSim,
 ) -> None:
-    supplier_sim.admin.add_fault("sup-a", "timeout", seconds=0.6, create_order=True, times=1)
-    client = supplier_sim.client("sup-a", timeout=0.2)
+    supplier_sim.admin.add_fault("sup-a", "timeout", seconds=1.5, create_order=True, times=1)
+    client = supplier_sim.client("sup-a", timeout=0.5)
 
     assert submit(client).outcome is SupplierOutcome.UNKNOWN
     assert client.query_topup(request_ref="R1").outcome is SupplierOutcome.SUCCESS
@@ -77,11 +77,20 @@ def test_a_timeout_is_unknown_and_the_query_shows_it_actually_succeeded(
     assert supplier_sim.admin.topup_count(PHONE) == 1
 
 
+def test_latency_below_the_client_timeout_only_slows_the_answer(supplier_sim: SupplierSim) -> None:
+    supplier_sim.admin.add_fault("sup-a", "latency", operation="submit", seconds=0.3)
+    client = supplier_sim.client("sup-a", timeout=5.0)
+
+    started = time.monotonic()
+    assert submit(client).outcome is SupplierOutcome.SUCCESS
+    assert time.monotonic() - started >= 0.3
+
+
 def test_a_timeout_before_the_order_existed_queries_as_not_found(
     supplier_sim: SupplierSim,
 ) -> None:
-    supplier_sim.admin.add_fault("sup-a", "timeout", seconds=0.6, times=1)
-    client = supplier_sim.client("sup-a", timeout=0.2)
+    supplier_sim.admin.add_fault("sup-a", "timeout", seconds=1.5, times=1)
+    client = supplier_sim.client("sup-a", timeout=0.5)
 
     assert submit(client).outcome is SupplierOutcome.UNKNOWN
     assert client.query_topup(request_ref="R1").outcome is SupplierOutcome.NOT_FOUND
@@ -295,10 +304,10 @@ def test_key_faults_report_keys_used_or_invalid_and_checks_can_time_out(
     supplier_sim: SupplierSim,
 ) -> None:
     (key,) = supplier_sim.admin.mint_keys("sup-a", "GAME50", 1)
-    admin, client = supplier_sim.admin, supplier_sim.client("sup-a", timeout=0.2)
+    admin, client = supplier_sim.admin, supplier_sim.client("sup-a", timeout=0.5)
     admin.add_fault("sup-a", "key_used", times=1)
     admin.add_fault("sup-a", "key_invalid", product_code="OTHER")
-    admin.add_fault("sup-a", "timeout", operation="check_key", seconds=0.5, times=1)
+    admin.add_fault("sup-a", "timeout", operation="check_key", seconds=1.5, times=1)
 
     assert client.check_key(product_code="GAME50", key=key).status is KeyCheckStatus.UNKNOWN
     assert client.check_key(product_code="GAME50", key=key).status is KeyCheckStatus.USED
