@@ -20,6 +20,7 @@ from fulfilment.ports import (
     SupplierOutcome,
     SupplierResult,
 )
+from fulfilment.suppliers.directory import UnknownSupplier
 
 
 @dataclass
@@ -78,6 +79,8 @@ class FakeSupplierDirectory:
         return self.suppliers[code]
 
     def get(self, code: str) -> FakeSupplier:
+        if code not in self.suppliers:
+            raise UnknownSupplier(f"no supplier client for {code!r}")  # as the real directory
         return self.suppliers[code]
 
 
