@@ -102,20 +102,27 @@ class Synonyms:
     """Synonym groups per language; every member maps to the group's first (canonical) term."""
 
     def __init__(self, groups: dict[str, list[list[str]]]) -> None:
-        self.phrases: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        self.phrases: dict[str, dict[str, str]] = {}
+        self.phrase_pattern: dict[str, re.Pattern[str] | None] = {}
         self.terms: dict[str, dict[str, str]] = {}
         for language, lists in groups.items():
-            phrases, terms = [], {}
+            phrases: dict[str, str] = {}
+            terms: dict[str, str] = {}
             for group in lists:
                 canonical = self._key(language, str(group[0]))
                 for member in group:
                     word = clean(str(member))
                     if language == "en" and " " in word:
-                        pattern = re.compile(rf"\b{re.escape(word)}\b")
-                        phrases.append((pattern, canonical.replace(" ", "_")))
+                        phrases[word] = canonical.replace(" ", "_")
                     else:
                         terms[self._key(language, word)] = canonical
-            phrases.sort(key=lambda p: -len(p[0].pattern))  # longest phrase first
+            # One alternation, longest phrase first, so "already been redeemed" wins over
+            # "been redeemed"; a single pass keeps tokenising fast.
+            ordered = sorted(phrases, key=len, reverse=True)
+            alternation = "|".join(re.escape(p) for p in ordered)
+            self.phrase_pattern[language] = (
+                re.compile(rf"\b(?:{alternation})\b") if ordered else None
+            )
             self.phrases[language], self.terms[language] = phrases, terms
 
     @staticmethod
@@ -175,8 +182,10 @@ class Tokenizer:
         return self._chinese(text)
 
     def _english(self, text: str) -> list[str]:
-        for pattern, canonical in self.synonyms.phrases.get("en", []):
-            text = pattern.sub(canonical, text)
+        pattern = self.synonyms.phrase_pattern.get("en")
+        if pattern is not None:
+            phrases = self.synonyms.phrases["en"]
+            text = pattern.sub(lambda m: phrases[m.group(0)], text)
         terms = self.synonyms.terms.get("en", {})
         out = []
         for word in re.findall(r"[a-z0-9_]+(?:'[a-z]+)?", text):
