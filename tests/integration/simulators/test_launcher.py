@@ -41,6 +41,16 @@ def test_the_demo_endpoints_talk_to_the_started_simulators() -> None:
         assert client.query_topup(request_ref="X").outcome is SupplierOutcome.UNKNOWN
 
 
+def test_minting_from_an_unreachable_simulator_fails_with_a_message() -> None:
+    minted = subprocess.run(
+        [sys.executable, "-m", "simulators", "mint", "--url", "http://127.0.0.1:9",
+         "--product", "G1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert minted.returncode == 1
+    assert "cannot reach the simulator" in minted.stderr
+
+
 def test_starting_on_a_taken_port_fails_clearly() -> None:
     first = run_in_thread(create_supplier_app(DEMO_SUPPLIERS))
     try:
@@ -63,6 +73,15 @@ def test_python_dash_m_simulators_serves_until_terminated() -> None:
         base_url = first_line.split()[2]
         response = httpx.get(f"{base_url}/admin/suppliers", timeout=5)
         assert [s["code"] for s in response.json()] == ["sup-a", "sup-b", "sup-c"]
+        minted = subprocess.run(
+            [sys.executable, "-m", "simulators", "mint", "--url", base_url, "--product", "G1",
+             "--count", "3"],
+            cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        keys = minted.stdout.split()
+        assert len(set(keys)) == 3
+        state = httpx.post(f"{base_url}/admin/s/sup-a/keys/state", json={"key": keys[0]})
+        assert state.json()["state"] == "unused"
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
