@@ -26,7 +26,8 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -155,6 +156,7 @@ class InProcessJobs:
         self._sweeper: asyncio.Task[None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()  # triggered while running: run once more afterwards
+        self._threads: set[Future[Any]] = set()  # calls running in the pool right now
 
     @property
     def busy(self) -> int:
@@ -185,6 +187,10 @@ class InProcessJobs:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         executor.shutdown(wait=False, cancel_futures=True)
+        # A cancelled await does not stop its thread: let calls finish (their sessions close
+        # before the owner disposes of the engine), but never wait past the grace period.
+        if self._threads:
+            await asyncio.to_thread(wait_futures, list(self._threads), grace)
 
     async def trigger_delivery(self, order_no: str) -> None:
         """Deliver the order soon; a trigger while it runs schedules one more pass."""
@@ -237,7 +243,10 @@ class InProcessJobs:
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._executor is None:
             raise JobsNotRunning("the job runner was stopped")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        future = self._executor.submit(fn, *args)
+        self._threads.add(future)
+        future.add_done_callback(self._threads.discard)
+        return await asyncio.wrap_future(future)
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -216,3 +216,22 @@ async def test_a_malformed_refund_id_is_refused(runner, bad):
 def test_a_non_positive_sweep_interval_is_refused():
     with pytest.raises(ValueError, match="interval"):
         InProcessJobs(FakeRuntime(interval=0), work=FakeWork())
+
+
+async def test_stop_waits_for_a_sweep_that_is_still_reading_the_database():
+    work = FakeWork()
+    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_due() -> DueWork:
+        entered.set()
+        release.wait(5)
+        finished.set()
+        return DueWork([], [])
+
+    work.due = slow_due  # type: ignore[method-assign]
+    jobs = InProcessJobs(FakeRuntime(interval=3600), work=work)
+    await jobs.start()
+    await until(entered.is_set)
+    threading.Timer(0.05, release.set).start()
+    await jobs.stop(grace=5)
+    assert finished.is_set()  # the caller may now dispose of the engine safely
