@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-FEATURES = ("score_ratio", "coverage", "margin", "log_score", "matched_terms")
+FEATURES = ("score_ratio", "coverage", "margin", "log_score", "matched_terms", "headline")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Features:
     margin: float  # (score - best other score) / score, negative below the top
     log_score: float  # log(1 + raw score)
     matched_terms: float  # distinct question words found, capped at 5, divided by 5
+    headline: float = 0.0  # idf-weighted share of the question found in title, phrasings, tags
 
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in FEATURES]
@@ -39,8 +40,8 @@ class Features:
 class Calibration:
     """A logistic model over `Features`, plus the answer threshold."""
 
-    weights: tuple[float, ...] = (2.0, 4.0, 2.5, 0.4, 1.0)
-    bias: float = -4.5
+    weights: tuple[float, ...] = (1.4, 0.7, 0.8, 1.4, 0.2, 1.0)
+    bias: float = -3.2
     threshold: float = 0.5
     meta: dict = field(default_factory=dict)
 
@@ -74,7 +75,7 @@ def fit(
     *,
     max_wrong_rate: float = 0.05,
     l2: float = 0.01,
-    iterations: int = 3000,
+    iterations: int = 100,
 ) -> Calibration:
     """Fit the logistic model and pick the lowest threshold whose wrong-answer rate is bounded.
 
@@ -83,17 +84,20 @@ def fit(
     """
     if len(samples) < 10 or len({ok for _, ok in samples}) < 2:
         raise ValueError("need at least 10 samples with both right and wrong answers")
-    x = np.array([f.vector() for f, _ in samples], dtype=float)
+    x = np.array([[*f.vector(), 1.0] for f, _ in samples], dtype=float)  # last column: bias
     y = np.array([1.0 if ok else 0.0 for _, ok in samples])
-    w = np.zeros(x.shape[1])
-    b = 0.0
-    rate = 0.5
-    for _ in range(iterations):  # plain gradient descent: a handful of features, no need for more
-        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
-        grad_w = x.T @ (p - y) / len(y) + l2 * w
-        grad_b = float(np.mean(p - y))
-        w -= rate * grad_w
-        b -= rate * grad_b
+    penalty = np.full(x.shape[1], l2 * len(y))
+    penalty[-1] = 0.0  # the bias is not shrunk
+    theta = np.zeros(x.shape[1])
+    for _ in range(iterations):  # Newton's method (IRLS): converges in a handful of steps
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ theta, -30, 30)))
+        gradient = x.T @ (p - y) + penalty * theta
+        hessian = x.T @ (x * (p * (1 - p))[:, None]) + np.diag(penalty) + 1e-9 * np.eye(len(theta))
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if float(np.max(np.abs(step))) < 1e-9:
+            break
+    w, b = theta[:-1], theta[-1]
     model = Calibration(weights=tuple(float(v) for v in w), bias=float(b))
     probs = [model.probability(f) for f, _ in samples]
     threshold = _pick_threshold(probs, [ok for _, ok in samples], max_wrong_rate)

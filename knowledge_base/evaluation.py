@@ -42,6 +42,7 @@ class Outcome:
     ranked_topics: list[str]
     confident: bool
     seconds: float
+    top_score: float = 0.0
 
 
 @dataclass
@@ -81,7 +82,8 @@ def run(kb: KnowledgeBase, questions: list[Question]) -> list[Outcome]:
         result = kb.search(question.text, question.language, k=RANK_DEPTH)
         seconds = time.perf_counter() - start
         topics = [a.article.topic for a in result.answers]
-        outcomes.append(Outcome(question, topics, result.confident, seconds))
+        top = result.answers[0].score if result.answers else 0.0
+        outcomes.append(Outcome(question, topics, result.confident, seconds, top))
     return outcomes
 
 
@@ -154,5 +156,24 @@ def metrics_markdown(rows: list[tuple[str, Metrics]], threshold: float) -> str:
             f"| {name} | {m.questions} ({m.answerable}) | {m.hit_at_1:.3f} | {m.hit_at_3:.3f} "
             f"| {m.mrr:.3f} | {m.answered:.1%} | {m.confident_wrong:.1%} "
             f"| {m.unanswerable_refused:.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def threshold_sweep(
+    outcomes: list[Outcome], thresholds: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
+) -> str:
+    """Markdown: how the answered share and confident-wrong rate move with the threshold."""
+    lines = [
+        "| Threshold | Answered (answerable) | Confident-wrong (all questions) |",
+        "|---:|---:|---:|",
+    ]
+    answerable = [o for o in outcomes if o.question.expect] or outcomes
+    for t in thresholds:
+        shown = [o for o in outcomes if o.ranked_topics and o.top_score >= t]
+        wrong = sum(o.ranked_topics[0] not in o.question.expect for o in shown)
+        answered = sum(o.top_score >= t for o in answerable if o.ranked_topics)
+        lines.append(
+            f"| {t:.2f} | {answered / len(answerable):.1%} | {wrong / max(1, len(outcomes)):.1%} |"
         )
     return "\n".join(lines)

@@ -41,6 +41,7 @@ class _Doc:
     article: Article
     length: float
     sentences: list[tuple[str, frozenset[str]]]
+    headline: frozenset[str]  # terms of the title, customer phrasings and tags
 
 
 def plain_text(markdown: str) -> str:
@@ -74,6 +75,7 @@ class LanguageIndex:
         tokens = self.tokenizer.tokens
         lang = self.language
         tf: Counter[str] = Counter()
+        headline: set[str] = set()
         fields = {
             "title": article.title,
             "questions": "\n".join(article.questions),
@@ -83,13 +85,15 @@ class LanguageIndex:
         for name, text in fields.items():
             for term in tokens(text, lang):
                 tf[term] += FIELD_WEIGHTS[name]
+                if name != "body":
+                    headline.add(term)
         sentences = []
         for raw in _SENTENCE.split(plain_text(article.body)):
             sentence = " ".join(raw.split())
             if len(sentence) >= 4:
                 sentences.append((sentence, frozenset(tokens(sentence, lang))))
         doc_id = len(self.docs)
-        self.docs.append(_Doc(article, sum(tf.values()), sentences))
+        self.docs.append(_Doc(article, sum(tf.values()), sentences, frozenset(headline)))
         for term, freq in tf.items():
             self.postings.setdefault(term, []).append((doc_id, freq))
 
@@ -119,14 +123,15 @@ class LanguageIndex:
             if rank == 0 and len(ranked) == 1:
                 other = 0.0
             hit = matched[doc_id]
+            doc = self.docs[doc_id]
             features = Features(
                 score_ratio=score / best_possible,
                 coverage=sum(weights[t] for t in hit) / total_weight,
                 margin=(score - other) / score,
                 log_score=math.log1p(score),
                 matched_terms=min(5, sum(1 for t in words if t in hit)) / 5,
+                headline=sum(weights[t] for t in hit & doc.headline) / total_weight,
             )
-            doc = self.docs[doc_id]
             out.append(Candidate(doc.article, score, features, self._snippet(doc, terms)))
         return out
 

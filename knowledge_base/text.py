@@ -118,11 +118,12 @@ class Synonyms:
                     else:
                         terms[self._key(language, word)] = canonical
             # One alternation, longest phrase first, so "already been redeemed" wins over
-            # "been redeemed"; a single pass keeps tokenising fast.
+            # "been redeemed"; a single pass keeps tokenising fast. A trailing "s" is allowed
+            # so "bank cards" meets "bank card".
             ordered = sorted(phrases, key=len, reverse=True)
             alternation = "|".join(re.escape(p) for p in ordered)
             self.phrase_pattern[language] = (
-                re.compile(rf"\b(?:{alternation})\b") if ordered else None
+                re.compile(rf"\b(?:{alternation})s?\b") if ordered else None
             )
             self.phrases[language], self.terms[language] = phrases, terms
 
@@ -186,7 +187,7 @@ class Tokenizer:
         pattern = self.synonyms.phrase_pattern.get("en")
         if pattern is not None:
             phrases = self.synonyms.phrases["en"]
-            text = pattern.sub(lambda m: phrases[m.group(0)], text)
+            text = pattern.sub(lambda m: phrases.get(m.group(0)) or phrases[m.group(0)[:-1]], text)
         terms = self.synonyms.terms.get("en", {})
         out = []
         for word in re.findall(r"[a-z0-9_]+(?:'[a-z]+)?", text):

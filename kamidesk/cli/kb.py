@@ -51,13 +51,26 @@ def evaluate(
     questions: Annotated[Path | None, typer.Option(help="Question set (YAML)")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="Only zh or only en")] = None,
     show_failures: Annotated[bool, typer.Option("--failures", help="List misses")] = False,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Show other thresholds")] = False,
+    threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Override the fitted threshold")
+    ] = None,
     articles: ArticlesOpt = None,
 ) -> None:
     """Score retrieval on the held-out question set: hit@1, hit@3, MRR, confident-wrong."""
+    from dataclasses import replace
+
     from knowledge_base.errors import KnowledgeBaseError
-    from knowledge_base.evaluation import QUESTIONS_FILE, evaluate, metrics_markdown
+    from knowledge_base.evaluation import (
+        QUESTIONS_FILE,
+        evaluate,
+        metrics_markdown,
+        threshold_sweep,
+    )
 
     kb = _kb(articles)
+    if threshold is not None:
+        kb.calibration = replace(kb.calibration, threshold=threshold)
     path = questions or QUESTIONS_FILE
     try:
         rows = [("all", *evaluate(kb, path))]
@@ -69,6 +82,8 @@ def evaluate(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(metrics_markdown([(name, m) for name, m, _ in rows], kb.threshold))
+    if sweep:
+        typer.echo("\n" + threshold_sweep(rows[0][2]))
     if show_failures:
         for outcome in rows[0][1].failures:
             q = outcome.question
