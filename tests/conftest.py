@@ -20,6 +20,12 @@ from fulfilment.models import Base
 from fulfilment.uow import Policy, UnitOfWork
 from kamidesk.db import make_engine, make_session_factory, upgrade
 from tests.fakes import FakePayments, FakeSupplierDirectory
+from tests.simulators_fixture import (  # noqa: F401 - fixtures for the whole suite
+    callback_sink,
+    payment_sandbox,
+    simulator_servers,
+    supplier_sim,
+)
 
 PG_ADMIN_URL = os.environ.get(
     "KAMIDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

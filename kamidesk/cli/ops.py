@@ -1,20 +1,209 @@
-"""Operations commands: demo, serve, db upgrade, keys import, bench."""
+"""Operations commands: demo, serve, worker, db upgrade, keys import, bench."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+CHUNK = 1000
 
 
 def register(app: typer.Typer) -> None:
     """Attach the operations commands to the top-level app."""
     db = typer.Typer(no_args_is_help=True, help="Database")
+    keys = typer.Typer(no_args_is_help=True, help="Card-key inventory")
     app.add_typer(db, name="db")
+    app.add_typer(keys, name="keys")
+    db.command("upgrade")(db_upgrade)
+    keys.command("import")(keys_import)
+    app.command("demo")(demo)
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.command("bench")(bench)
 
-    @db.command("upgrade")
-    def db_upgrade() -> None:
-        """Apply every pending migration to DATABASE_URL."""
-        from kamidesk.db import upgrade
-        from kamidesk.settings import get_settings
 
-        upgrade(get_settings().database_url)
-        typer.echo("database is up to date")
+def db_upgrade() -> None:
+    """Apply every pending migration to DATABASE_URL."""
+    from kamidesk.db import upgrade
+    from kamidesk.settings import get_settings
+
+    upgrade(get_settings().database_url)
+    typer.echo("database is up to date")
+
+
+def keys_import(
+    sku: str = typer.Argument(..., help="product the keys belong to"),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="UTF-8 text file, one key per line"
+    ),
+    supplier: str | None = typer.Option(None, help="supplier code the keys came from"),
+    batch: str | None = typer.Option(None, help="batch label"),
+) -> None:
+    """Import card keys from a file (encrypted at rest, duplicates skipped)."""
+    from rich.progress import Progress
+
+    from fulfilment.errors import FulfilmentError
+    from fulfilment.services import catalog
+    from kamidesk.bootstrap import build
+    from kamidesk.settings import get_settings
+
+    try:
+        lines = [line.strip() for line in file.read_text("utf-8-sig").splitlines()]
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter("the key file must be UTF-8 text") from exc
+    lines = [line for line in lines if line]
+    box = build(get_settings())
+    totals = {"imported": 0, "duplicates": 0, "rejected": 0}
+    try:
+        with Progress() as progress:
+            task = progress.add_task(f"importing into {sku}", total=len(lines))
+            for start in range(0, len(lines), CHUNK):
+                chunk = lines[start : start + CHUNK]
+                result = catalog.import_keys(
+                    uow=box.uow(),
+                    sku=sku,
+                    keys=chunk,
+                    actor="cli",
+                    supplier_code=supplier,
+                    batch=batch,
+                )
+                for name in totals:
+                    totals[name] += getattr(result, name)
+                progress.advance(task, len(chunk))
+    except FulfilmentError as exc:
+        typer.secho(f"error: {exc.message}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        box.close()
+    typer.echo(
+        f"imported {totals['imported']}, duplicates {totals['duplicates']}, "
+        f"rejected {totals['rejected']}, stock now {result.stock}"
+    )
+
+
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+    """Run the HTTP API (migrations are applied first)."""
+    import uvicorn
+
+    from kamidesk.app import create_app
+    from kamidesk.db import upgrade
+    from kamidesk.settings import get_settings
+
+    settings = get_settings()
+    settings.check_production_ready()
+    upgrade(settings.database_url)
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+
+
+def worker() -> None:
+    """Run an arq worker for background jobs (needs REDIS_URL)."""
+    from kamidesk.worker import run_worker
+
+    run_worker()
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    var: Path = typer.Option(Path("var"), help="where the demo keeps its database and secrets"),
+    seed_only: bool = typer.Option(False, help="seed, print, and exit instead of serving"),
+) -> None:
+    """A whole demo shop on SQLite with the supplier simulator and payment sandbox."""
+    from kamidesk.app import create_app
+    from kamidesk.bootstrap import build
+    from kamidesk.db import upgrade
+    from kamidesk.demo import PAYMENT_MERCHANT, demo_settings, with_simulated_suppliers
+    from simulators.launcher import start_simulators
+    from simulators.server import run_in_thread
+
+    settings = demo_settings(var, host=host, port=port)
+    for stale in var.glob("demo.db*"):
+        stale.unlink()  # every demo starts from the same seeded shop
+    sims = start_simulators(
+        payment_merchants={PAYMENT_MERCHANT: settings.payment_secret.get_secret_value()}
+    )
+    box = None
+    try:
+        settings = with_simulated_suppliers(
+            settings, sims.supplier_endpoints(), sims.payment.base_url
+        )
+        upgrade(settings.database_url)
+        box = build(settings)
+        app = create_app(settings, container=box)
+        typer.echo(
+            f"supplier simulator {sims.supplier.base_url}, payment sandbox {sims.payment.base_url}"
+        )
+        if seed_only:
+            server = run_in_thread(app, host, port)
+            try:
+                _seed(box, sims, settings)
+            finally:
+                server.stop()
+        else:
+            _serve_and_seed(app, host, port, box, sims, settings)
+    finally:
+        sims.stop()
+        if box is not None:
+            box.close()
+
+
+def _seed(box, sims, settings) -> None:  # type: ignore[no-untyped-def]
+    from kamidesk.demo import seed
+    from simulators.admin import PaymentSandboxAdmin, SupplierSimAdmin
+
+    typer.echo("seeding the demo shop; orders:")
+    seed(
+        box,
+        SupplierSimAdmin(sims.supplier.base_url),
+        PaymentSandboxAdmin(sims.payment.base_url),
+        typer.echo,
+    )
+    base = settings.public_base_url
+    typer.echo(f"""
+kamidesk demo is running at {base}   (OpenAPI docs: {base}/docs)
+  shop token : {settings.shop_api_token.get_secret_value()}
+  staff token: {settings.staff_api_token.get_secret_value()}
+  (secrets live in var/demo.env)
+try:
+  curl -H 'Authorization: Bearer <shop token>' {base}/api/v1/orders/KM2026112200001
+  curl -X POST -H 'Authorization: Bearer <staff token>' -H 'Content-Type: application/json' \\
+       -d '{{"request_id":"try-1","reason":"customer says invalid"}}' \\
+       {base}/api/v1/orders/KM2026112200002/reissue
+""")
+
+
+def _serve_and_seed(app, host, port, box, sims, settings) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning")
+    )
+
+    def seed_when_up() -> None:
+        import time
+
+        while not server.started:
+            time.sleep(0.05)
+        _seed(box, sims, settings)
+
+    threading.Thread(target=seed_when_up, daemon=True, name="demo-seed").start()
+    server.run()
+
+
+def bench(
+    orders: int = typer.Option(500, help="orders per database"),
+    workers: int = typer.Option(8, help="concurrent delivery workers"),
+    postgres: str | None = typer.Option(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="admin URL of a PostgreSQL server (a scratch database is created); '' to skip",
+    ),
+) -> None:
+    """Deliver N paid card-key orders with W workers; print throughput and latency."""
+    from kamidesk.bench import run_benchmarks
+
+    run_benchmarks(
+        orders=orders, workers=workers, postgres_admin_url=postgres or None, echo=typer.echo
+    )
