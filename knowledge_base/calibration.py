@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge_base.errors import KnowledgeBaseError
+
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 FEATURES = ("score_ratio", "coverage", "margin", "log_score", "matched_terms", "headline")
 
@@ -56,6 +58,12 @@ class Calibration:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text("utf-8"))
+        if list(data.get("features") or FEATURES) != list(FEATURES) or len(data["weights"]) != len(
+            FEATURES
+        ):
+            raise KnowledgeBaseError(
+                f"{path} was fitted for other features; run `kamidesk kb calibrate --write`"
+            )
         return cls(
             weights=tuple(float(w) for w in data["weights"]),
             bias=float(data["bias"]),

@@ -5,6 +5,7 @@ import random
 import pytest
 
 from knowledge_base.calibration import Calibration, Features, fit
+from knowledge_base.errors import KnowledgeBaseError
 
 
 def _features(quality: float) -> Features:
@@ -65,6 +66,13 @@ def test_defaults_are_used_when_no_model_was_fitted(tmp_path):
 
 
 def test_extreme_features_do_not_overflow():
-    model = Calibration(weights=(1000.0,) * 5, bias=0.0)
+    model = Calibration(weights=(1000.0,) * 6, bias=0.0)
     assert model.probability(_features(1.0)) == pytest.approx(1.0)
     assert model.probability(_features(-1.0)) == pytest.approx(0.0)
+
+
+def test_a_model_fitted_for_other_features_is_refused_with_advice(tmp_path):
+    path = tmp_path / "calibration.json"
+    path.write_text('{"weights": [1, 2], "bias": 0, "threshold": 0.5}', "utf-8")
+    with pytest.raises(KnowledgeBaseError, match="kb calibrate"):
+        Calibration.load(path)
