@@ -20,7 +20,7 @@ from typing import NamedTuple
 from knowledge_base.articles import Article as Article
 from knowledge_base.articles import ArticleStore, normalise_language
 from knowledge_base.calibration import Calibration
-from knowledge_base.retrieval import LanguageIndex
+from knowledge_base.retrieval import Candidate, LanguageIndex
 from knowledge_base.text import Tokenizer, clean, is_chinese
 
 ARTICLES_DIR = Path(__file__).with_name("articles")
@@ -129,7 +129,7 @@ class KnowledgeBase:
         result = self.search(question, language, k)
         return [a for a in result.answers if a.score >= result.threshold]
 
-    def candidates(self, question: str, language: str, k: int = 5):  # type: ignore[no-untyped-def]
+    def candidates(self, question: str, language: str, k: int = 5) -> list[Candidate]:
         """Raw candidates with features (for calibration and evaluation tools)."""
         lang = normalise_language(language) or "en"
         return self._fresh_indexes()[lang].search(clean(question), k)

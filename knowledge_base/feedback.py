@@ -177,7 +177,8 @@ def _unhelpful_articles(
             .order_by(Feedback.created_at.desc())
             .limit(3)
         ).all()
-        out.append(ArticleScore(score.article_id, score.helpful, score.unhelpful, tuple(comments)))
+        texts = tuple(c for c in comments if c)
+        out.append(ArticleScore(score.article_id, score.helpful, score.unhelpful, texts))
     return out
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 from knowledge_base.articles import Article
@@ -74,7 +73,7 @@ class LanguageIndex:
     def _add(self, article: Article) -> None:
         tokens = self.tokenizer.tokens
         lang = self.language
-        tf: Counter[str] = Counter()
+        tf: dict[str, float] = {}
         headline: set[str] = set()
         fields = {
             "title": article.title,
@@ -84,7 +83,7 @@ class LanguageIndex:
         }
         for name, text in fields.items():
             for term in tokens(text, lang):
-                tf[term] += FIELD_WEIGHTS[name]
+                tf[term] = tf.get(term, 0.0) + FIELD_WEIGHTS[name]
                 if name != "body":
                     headline.add(term)
         sentences = []
