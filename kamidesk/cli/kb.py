@@ -55,6 +55,13 @@ def evaluate(
     threshold: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="Override the fitted threshold")
     ] = None,
+    min_hit1: Annotated[
+        float | None, typer.Option("--min-hit1", help="Exit 1 if hit@1 is lower (CI gate)")
+    ] = None,
+    max_wrong: Annotated[
+        float | None,
+        typer.Option("--max-wrong", help="Exit 1 if the confident-wrong rate is higher"),
+    ] = None,
     articles: ArticlesOpt = None,
 ) -> None:
     """Score retrieval on the held-out question set: hit@1, hit@3, MRR, confident-wrong."""
@@ -90,6 +97,13 @@ def evaluate(
             got = ", ".join(outcome.ranked_topics[:3]) or "-"
             flag = "confident" if outcome.confident else "not confident"
             typer.echo(f"- [{q.language}] {q.text!r}: want {list(q.expect)}, got {got} ({flag})")
+    overall = rows[0][1]
+    if min_hit1 is not None and overall.hit_at_1 < min_hit1:
+        typer.echo(f"FAIL: hit@1 {overall.hit_at_1:.3f} < {min_hit1}", err=True)
+        raise typer.Exit(1)
+    if max_wrong is not None and overall.confident_wrong > max_wrong:
+        typer.echo(f"FAIL: confident-wrong {overall.confident_wrong:.3f} > {max_wrong}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("calibrate")

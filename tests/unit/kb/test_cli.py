@@ -37,3 +37,11 @@ def test_kb_check_counts_articles_per_language():
     result = runner.invoke(app, ["kb", "check"])
     assert result.exit_code == 0, result.output
     assert "zh 32" in result.output and "en 32" in result.output
+
+
+def test_kb_evaluate_fails_the_build_when_quality_drops_below_the_gate():
+    result = runner.invoke(app, ["kb", "evaluate", "--lang", "zh", "--min-hit1", "1.01"])
+    assert result.exit_code == 1
+    assert "FAIL: hit@1" in result.output
+    ok = runner.invoke(app, ["kb", "evaluate", "--lang", "zh", "--min-hit1", "0.5"])
+    assert ok.exit_code == 0, ok.output
