@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import in_progress_key_prefix
 from redis.exceptions import RedisError
 
 from fulfilment.services.delivery import deliver_order
@@ -301,7 +302,13 @@ class ArqJobs:
         if self._pool is None:
             raise JobsNotRunning("start() the job runner before triggering work")
         try:
-            await self._pool.enqueue_job(function, arg, _job_id=jid, _queue_name=self._queue)
+            job = await self._pool.enqueue_job(function, arg, _job_id=jid, _queue_name=self._queue)
+            if job is None and await self._pool.exists(in_progress_key_prefix + jid):
+                # The running pass may have read the rows before this trigger's change (keys
+                # just imported, say): queue one follow-up pass, deduplicated in turn.
+                await self._pool.enqueue_job(
+                    function, arg, _job_id=f"{jid}:again", _queue_name=self._queue
+                )
         except (RedisError, OSError) as exc:
             # The row is in the database; the worker's sweep will find it without this trigger.
             log.warning("could not enqueue %s (the sweep will pick it up): %s", jid, exc)

@@ -61,6 +61,23 @@ async def test_duplicate_triggers_queue_one_job_and_a_later_trigger_queues_again
     assert delivered_keys(uow) == 1
 
 
+async def test_a_trigger_while_the_order_is_being_processed_queues_one_follow_up(arq_pool):
+    queue = arq_pool.default_queue_name
+    jobs = ArqJobs(RedisSettings(), queue_name=queue, pool=arq_pool)
+    await jobs.start()
+    await jobs.trigger_delivery("KM4000000003")
+    # A worker has picked the job up (arq marks it in progress) ...
+    await arq_pool.set(f"arq:in-progress:{queue}:deliver:KM4000000003", b"1")
+    # ... so new triggers (say, keys were just imported) need exactly one more pass.
+    for _ in range(3):
+        await jobs.trigger_delivery("KM4000000003")
+    queued = await arq_pool.zrange(queue, 0, -1)
+    assert sorted(queued) == [
+        f"{queue}:deliver:KM4000000003".encode(),
+        f"{queue}:deliver:KM4000000003:again".encode(),
+    ]
+
+
 async def test_two_workers_racing_on_duplicate_jobs_deliver_exactly_one_key_per_unit(
     arq_pool, runtime
 ):

@@ -26,6 +26,9 @@ class FakePool:
         self.jobs[_job_id] = (function, arg, _queue_name)
         return object()
 
+    async def exists(self, key: str) -> int:
+        return 0
+
 
 class Runtime:
     def __init__(self, **values: object) -> None:
