@@ -48,6 +48,11 @@ def plain_text(markdown: str) -> str:
     return _MARKDOWN.sub(lambda m: m.group(1) or "", markdown)
 
 
+def _deletions(word: str) -> set[str]:
+    """Every string one deleted letter away (SymSpell: also covers swaps and substitutions)."""
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
 def _term_weight(term: str) -> float:
     return BIGRAM_WEIGHT if term.startswith("#") else 1.0
 
@@ -69,6 +74,16 @@ class LanguageIndex:
             for term, post in self.postings.items()
         }
         self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
+        # Spelling correction (English): known words and synonyms, keyed by their deletions.
+        self._spelling: dict[str, set[str]] = {}
+        if language == "en":
+            known = {t: t for t in self.postings}
+            synonyms = tokenizer.synonyms.terms.get("en", {})
+            known |= {word: target for word, target in synonyms.items() if target in self.postings}
+            for word, target in known.items():
+                if word.isalpha() and len(word) >= 4:
+                    for variant in (word, *_deletions(word)):
+                        self._spelling.setdefault(variant, set()).add(target)
 
     def _add(self, article: Article) -> None:
         tokens = self.tokenizer.tokens
@@ -98,7 +113,7 @@ class LanguageIndex:
 
     def search(self, question: str, k: int) -> list[Candidate]:
         """The k best candidates for a question, best first (empty when nothing matches)."""
-        terms = set(self.tokenizer.tokens(question, self.language))
+        terms = {self._correct(t) for t in self.tokenizer.tokens(question, self.language)}
         if not terms or not self.docs:
             return []
         weights = {t: _term_weight(t) * self.idf.get(t, self.unseen_idf) for t in terms}
@@ -133,6 +148,18 @@ class LanguageIndex:
             )
             out.append(Candidate(doc.article, score, features, self._snippet(doc, terms)))
         return out
+
+    def _correct(self, term: str) -> str:
+        """A misspelt English word ("reciept") -> the known word one edit away ("receipt")."""
+        if term in self.postings or not self._spelling or len(term) < 5 or not term.isalpha():
+            return term
+        found: set[str] = set()
+        for variant in (term, *_deletions(term)):
+            found |= self._spelling.get(variant, set())
+        if not found:
+            return term
+        # The most widely used candidate; ties broken alphabetically for stable results.
+        return min(found, key=lambda t: (-len(self.postings[t]), t))
 
     @staticmethod
     def _snippet(doc: _Doc, terms: set[str]) -> str:

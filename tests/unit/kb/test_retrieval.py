@@ -116,3 +116,25 @@ def test_a_removed_article_disappears_after_reload(writable_kb: KnowledgeBase, a
 def test_an_empty_article_directory_answers_nothing(tmp_path, tokenizer):
     kb = KnowledgeBase(tmp_path, tokenizer=tokenizer)
     assert kb.find_answers("refund", "en") == []
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("can i get a reciept", "invoice"),
+        ("refnud please", "refund-policy"),
+        ("redeam my stean code", "redeem-steam"),
+    ],
+)
+def test_common_english_misspellings_still_find_the_article(kb: KnowledgeBase, question, topic):
+    assert kb.search(question, "en").answers[0].article.topic == topic
+
+
+def test_spelling_correction_does_not_invent_answers_for_unrelated_words(kb: KnowledgeBase):
+    assert kb.find_answers("the wether is nice todya", "en") == []
+
+
+def test_traditional_chinese_questions_are_understood(kb: KnowledgeBase):
+    answers = kb.find_answers("兌換碼顯示已被使用怎麼辦", "zh")
+    assert answers and answers[0].article.id == "key-already-used-zh"
+    assert kb.find_answers("可以開發票嗎", "zh")[0].article.topic == "invoice"

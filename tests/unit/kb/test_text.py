@@ -79,3 +79,7 @@ def test_tokenizing_the_largest_input_is_fast(tokenizer: Tokenizer):
     tokenizer.tokens("卡密" * 50_000, "zh")
     tokenizer.tokens("key " * 50_000, "en")
     assert time.perf_counter() - start < 1.0
+
+
+def test_traditional_characters_are_folded_to_simplified():
+    assert clean("兌換碼怎麼辦") == "兑换码怎么办"
