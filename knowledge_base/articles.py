@@ -161,11 +161,15 @@ class ArticleStore:
             sig.append((str(path), st.st_mtime_ns, st.st_size))
         return tuple(sig)
 
-    def refresh(self) -> bool:
-        """Re-read the files if any was added, changed or removed; True when it reloaded."""
+    def refresh(self, *, force: bool = False) -> bool:
+        """Re-read the files if any was added, changed or removed; True when it reloaded.
+
+        Changes are noticed by (path, mtime, size); `force` re-reads regardless, for
+        file systems whose timestamps are too coarse to see two quick edits.
+        """
         with self._lock:
             signature = self._current_signature()
-            if signature == self._signature:
+            if signature == self._signature and not force:
                 return False
             self._load(signature)
             return True
@@ -208,7 +212,7 @@ class ArticleStore:
         tmp = path.with_suffix(".md.tmp")
         tmp.write_text(render_article(article), "utf-8")
         os.replace(tmp, path)  # readers never see a half-written file
-        self.refresh()
+        self.refresh(force=True)
         return self.get(article.id)
 
     def delete(self, article_id: str) -> None:
@@ -216,7 +220,7 @@ class ArticleStore:
         article = self.get(article_id)
         if article.path is not None:
             article.path.unlink(missing_ok=True)
-        self.refresh()
+        self.refresh(force=True)
 
     def ids(self) -> Iterable[str]:
         return self._articles.keys()

@@ -79,8 +79,8 @@ class KnowledgeBase:
         return self.calibration.threshold
 
     def reload(self) -> None:
-        """Re-read changed article files and rebuild the indexes now."""
-        self.store.refresh()
+        """Re-read every article file and rebuild the indexes now."""
+        self.store.refresh(force=True)
         self._rebuild_if_stale(force=False)
 
     def _rebuild_if_stale(self, *, force: bool) -> None:
@@ -128,6 +128,13 @@ class KnowledgeBase:
         """Confident answers only, best first; [] means "no confident answer"."""
         result = self.search(question, language, k)
         return [a for a in result.answers if a.score >= result.threshold]
+
+    def translation(self, article: Article, language: str) -> Article | None:
+        """The same topic in another language (for a customer who switched language)."""
+        lang = normalise_language(language)
+        if lang == article.language:
+            return article
+        return next((a for a in self.store.all(lang) if a.topic == article.topic), None)
 
     def candidates(self, question: str, language: str, k: int = 5) -> list[Candidate]:
         """Raw candidates with features (for calibration and evaluation tools)."""

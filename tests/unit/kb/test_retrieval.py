@@ -138,3 +138,35 @@ def test_traditional_chinese_questions_are_understood(kb: KnowledgeBase):
     answers = kb.find_answers("兌換碼顯示已被使用怎麼辦", "zh")
     assert answers and answers[0].article.id == "key-already-used-zh"
     assert kb.find_answers("可以開發票嗎", "zh")[0].article.topic == "invoice"
+
+
+def test_the_translation_of_an_article_is_found_by_topic(kb: KnowledgeBase):
+    english = kb.store.get("invoice-en")
+    assert kb.translation(english, "zh-CN").id == "invoice-zh"
+    assert kb.translation(english, "en") is english
+
+
+def test_searching_while_articles_are_edited_never_fails(writable_kb, articles_copy):
+    import threading
+
+    errors: list[BaseException] = []
+    path = articles_copy / "en" / "invoice-en.md"
+    original = path.read_text("utf-8")
+
+    def ask() -> None:
+        try:
+            for _ in range(30):
+                writable_kb.search("I need an invoice for my company", "en")
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for i in range(5):
+        path.write_text(original.replace("Invoices and receipts", f"Invoices {i}"), "utf-8")
+        writable_kb.reload()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert writable_kb.store.get("invoice-en").title == "Invoices 4"
