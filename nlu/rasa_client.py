@@ -103,8 +103,14 @@ class RasaParser:
         return self.fallback.parse(text)
 
     def close(self) -> None:
-        """Close the underlying HTTP client."""
+        """Close the synchronous HTTP client (use `aclose` after `aparse`)."""
         self._client.close()
+
+    async def aclose(self) -> None:
+        """Close both HTTP clients."""
+        self._client.close()
+        if self._async_client is not None:
+            await self._async_client.aclose()
 
 
 def normalize_rasa_result(body: object, text: str) -> ParseResult:

@@ -148,7 +148,8 @@ async def test_aparse_uses_the_async_client_and_falls_back_too():
         parser = RasaParser("http://rasa.test", async_client=client, fallback=fallback)
         result = await parser.aparse("hi")
     assert result["intent"]["name"] == "greet"
-    parser.close()
+    await parser.aclose()
+    assert client.is_closed
 
 
 async def test_aparse_returns_rasa_answers():
