@@ -159,3 +159,23 @@ def test_signed_supplier_callbacks_are_verified(real_uow, supplier_sim, callback
         handle_supplier_callback(
             uow=real_uow, supplier_code="sup-a", params={**params, "status": "failed"}
         )
+
+
+def test_no_card_key_reaches_the_logs(real_uow, supplier_sim, caplog):
+    caplog.set_level("DEBUG")
+    keys = supplier_sim.admin.mint_keys("sup-a", "STEAM-50", 3)
+    card_product(real_uow, keys=0, supplier="sup-a")
+    catalog.import_keys(uow=real_uow, sku="STEAM-50", keys=keys, supplier_code="sup-a", actor="t")
+    paid_order(real_uow, "KM2026112200043")
+    deliver_order(uow=real_uow, order_no="KM2026112200043")
+    supplier_sim.admin.redeem_key("sup-a", keys[0])
+    reissue_key(
+        uow=real_uow, order_no="KM2026112200043", request_id="r-1", reason="x", requested_by="bot"
+    )
+    request_refund(
+        uow=real_uow, order_no="KM2026112200043", request_id="f-1", reason="x", requested_by="bot"
+    )
+    assert caplog.records  # the adapters did log their calls
+    for key in keys:
+        assert key not in caplog.text
+        assert key[:-4] not in caplog.text

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from fulfilment.keyvault import KeyVault
+from kamidesk.cli import app
+from kamidesk.settings import get_settings
+
+
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("DEMO_MODE", "true")
+    monkeypatch.setenv("KEY_ENCRYPTION_KEY", KeyVault.generate_key())
+    get_settings.cache_clear()
+
+
+def test_db_upgrade_then_keys_import_from_a_file_skips_duplicates(tmp_path, monkeypatch):
+    _env(tmp_path, monkeypatch)
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+        from decimal import Decimal
+
+        from fulfilment.services import catalog
+        from kamidesk.bootstrap import build
+
+        box = build(get_settings())
+        catalog.create_product(
+            uow=box.uow(),
+            sku="STEAM-50",
+            name="s",
+            kind="card_key",
+            face_value=Decimal(50),
+            price=Decimal(50),
+            currency="CNY",
+            actor="t",
+        )
+        keys = tmp_path / "keys.txt"
+        keys.write_text("\ufeffKEY-0001-AAAA\nKEY-0002-BBBB\n\nkey-0001-aaaa\n")
+        result = runner.invoke(app, ["keys", "import", "STEAM-50", str(keys)])
+        assert result.exit_code == 0, result.output
+        assert "imported 2, duplicates 1, rejected 0, stock now 2" in result.output
+        assert "KEY-0001" not in result.output
+        missing = runner.invoke(app, ["keys", "import", "NOPE", str(keys)])
+        assert missing.exit_code == 2 and "no product" in missing.output
+        box.close()
+    finally:
+        get_settings.cache_clear()
