@@ -37,27 +37,27 @@ class DeliveryOutcome:
 
 def deliver_order(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> DeliveryOutcome:
     """Deliver whatever is still owed on a paid order; safe to call any number of times."""
-    with uow:
-        order = repo.order_by_no(uow.session, order_no)
-        kind = uow.session.get(Product, order.product_id).kind  # type: ignore[union-attr]
-    if kind == ProductKind.DIRECT_TOPUP:
+    outcome = _deliver_keys(uow, order_no, actor)
+    if outcome is None:  # a direct top-up: suppliers are called outside any transaction
         from fulfilment.services.topup import advance_topup
 
         return advance_topup(uow=uow, order_no=order_no, actor=actor)
-    return _deliver_keys(uow, order_no, actor)
+    return outcome
 
 
-def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome:
+def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome | None:
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
+        product = uow.session.get(Product, order.product_id)
+        assert product is not None
+        if product.kind == ProductKind.DIRECT_TOPUP:
+            return None
         if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
             return _outcome(
                 uow,
                 order,
                 "delivered" if order.status == OrderStatus.DELIVERED else "not_deliverable",
             )
-        product = uow.session.get(Product, order.product_id)
-        assert product is not None
         owed = _owed_units(uow, order)
         keys = repo.take_available_keys(uow.session, product.id, len(owed))
         now = uow.clock()
@@ -97,7 +97,8 @@ def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome
         pause_if_low(uow, product, actor)
         uow.commit()
         status = "delivered" if order.status == OrderStatus.DELIVERED else "waiting_stock"
-        return _outcome(uow, order, status)
+        held = order.quantity - len(owed) + len(keys)
+        return DeliveryOutcome(order.order_no, status, held, order.quantity)
 
 
 def _owed_units(uow: UnitOfWork, order: Order) -> list[int]:
