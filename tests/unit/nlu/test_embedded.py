@@ -152,3 +152,31 @@ def test_the_cache_key_depends_on_data_and_order_id_patterns(tmp_path: Path):
     data.write_text('version: "3.1"\nnlu: []\n', encoding="utf-8")
     assert model_key(base) != model_key(other_patterns)
     assert model_key(base) != model_key(replace(base, data_paths=(data,)))
+
+
+def test_the_fast_scoring_path_matches_sklearn_exactly(embedded):
+    import numpy as np
+
+    from nlu.config import TEST_DATA_FILE
+    from nlu.embedded import features_for
+    from nlu.training_data import load_training_data
+
+    classifier = embedded.model.classifier
+    assert classifier._fast is not None
+    texts = [
+        features_for(ex.text, embedded.model.extractor)
+        for ex in load_training_data([TEST_DATA_FILE]).examples
+    ] + ["", "qqqq zzzz", "#oid#"]
+    fast = classifier._probabilities(texts)
+    assert np.allclose(fast, classifier.reference_probabilities(texts), atol=1e-9)
+    assert np.allclose(fast.sum(axis=1), 1.0)
+
+
+def test_other_model_kinds_fall_back_to_sklearn_scoring():
+    from nlu.classifier import IntentClassifier
+
+    texts = ["hello", "hi there", "hey", "bye", "goodbye", "see you"] * 2
+    labels = ["greet"] * 3 + ["goodbye"] * 3
+    classifier = IntentClassifier("logreg").fit(texts, labels * 2)
+    assert classifier._fast is None
+    assert classifier.rank("hello")[0][0] == "greet"
