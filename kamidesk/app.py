@@ -19,8 +19,8 @@ from fulfilment.errors import (
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
-from kamidesk.api import callbacks, shop, staff
-from kamidesk.api.deps import shop_or_staff
+from kamidesk.api import callbacks, kb, shop, staff
+from kamidesk.api.deps import staff_only
 from kamidesk.bootstrap import Container, build
 from kamidesk.jobs import Jobs, make_jobs
 from kamidesk.settings import Settings, get_settings
@@ -73,7 +73,10 @@ def create_app(
     app.include_router(shop.router)
     app.include_router(staff.router)
     app.include_router(callbacks.router)
-    _mount_optional(app)
+    # The knowledge-base admin API edits what customers are told: staff only.
+    app.include_router(
+        kb.router, prefix="/api/v1/kb", tags=["knowledge base"], dependencies=[Depends(staff_only)]
+    )
 
     @app.exception_handler(FulfilmentError)
     async def fulfilment_error(_: Request, exc: FulfilmentError) -> JSONResponse:
@@ -94,17 +97,3 @@ def create_app(
         return {"status": "ok"}
 
     return app
-
-
-def _mount_optional(app: FastAPI) -> None:
-    """Routers of areas that may not be installed in every build (knowledge base, ...)."""
-    try:
-        from kamidesk.api import kb
-    except ImportError:
-        return
-    app.include_router(
-        kb.router,
-        prefix="/api/v1/kb",
-        tags=["knowledge base"],
-        dependencies=[Depends(shop_or_staff)],
-    )

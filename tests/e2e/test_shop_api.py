@@ -191,3 +191,10 @@ def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
     # A refused order amount is the one thing recorded (audit entry), nothing else changes.
     assert after[:5] == before[:5]
     assert after[5] - before[5] in (0, 1)
+
+
+def test_the_knowledge_base_admin_api_is_mounted_for_staff_only(client):
+    assert client.get("/api/v1/kb/articles", headers=SHOP).status_code == 403
+    listed = client.get("/api/v1/kb/articles", headers=STAFF)
+    assert listed.status_code == 200
+    assert len(listed.json()["articles"]) >= 50 and listed.json()["errors"] == []
