@@ -22,10 +22,13 @@ def normalise(secret: str) -> str:
     return "".join(secret.split()).upper()
 
 
+SHORTEST_SHOWN = 12  # below this, four characters would be too large a share of the key
+
+
 def mask(secret: str) -> str:
-    """`****7F3K`: enough for a person to tell keys apart, useless to redeem."""
-    tail = normalise(secret)[-4:]
-    return f"****{tail}"
+    """`****7F3K`: enough for a person to tell keys apart, useless to redeem (short: `****`)."""
+    canonical = normalise(secret)
+    return f"****{canonical[-4:]}" if len(canonical) >= SHORTEST_SHOWN else "****"
 
 
 class KeyVault:

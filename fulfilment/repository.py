@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,47 +19,38 @@ from fulfilment.models import (
     Supplier,
 )
 
+T = TypeVar("T")
+
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def product_by_sku(session: Session, sku: str, *, lock: bool = False) -> Product:
-    stmt = select(Product).where(Product.sku == sku)
-    if lock:
-        stmt = stmt.with_for_update()
-    product = session.scalars(stmt).one_or_none()
-    if product is None:
-        raise NotFound(f"no product with sku {sku!r}")
-    return product
-
-
-def order_by_no(session: Session, order_no: str, *, lock: bool = False) -> Order:
-    stmt = select(Order).where(Order.order_no == order_no)
+def _one(session: Session, model: type[T], condition: Any, lock: bool, missing: str) -> T:
+    stmt = select(model).where(condition)
     if lock:
         # Row lock on PostgreSQL; SQLite transactions are already write-serialised.
         stmt = stmt.with_for_update()
-    order = session.scalars(stmt).one_or_none()
-    if order is None:
-        raise NotFound(f"no order {order_no!r}")
-    return order
+    row = session.scalars(stmt).one_or_none()
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+def product_by_sku(session: Session, sku: str, *, lock: bool = False) -> Product:
+    return _one(session, Product, Product.sku == sku, lock, f"no product with sku {sku!r}")
+
+
+def order_by_no(session: Session, order_no: str, *, lock: bool = False) -> Order:
+    return _one(session, Order, Order.order_no == order_no, lock, f"no order {order_no!r}")
 
 
 def order_by_id(session: Session, order_id: int, *, lock: bool = False) -> Order:
-    stmt = select(Order).where(Order.id == order_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    order = session.scalars(stmt).one_or_none()
-    if order is None:
-        raise NotFound(f"no order id {order_id}")
-    return order
+    return _one(session, Order, Order.id == order_id, lock, f"no order id {order_id}")
 
 
 def supplier_by_code(session: Session, code: str) -> Supplier:
-    supplier = session.scalars(select(Supplier).where(Supplier.code == code)).one_or_none()
-    if supplier is None:
-        raise NotFound(f"no supplier {code!r}")
-    return supplier
+    return _one(session, Supplier, Supplier.code == code, False, f"no supplier {code!r}")
 
 
 def take_available_keys(session: Session, product_id: int, count: int) -> list[CardKey]:

@@ -35,8 +35,8 @@ from fulfilment.ports import (
     SignatureError,
 )
 from fulfilment.suppliers.amounts import AmountFormatError, format_amount, parse_amount
-from fulfilment.suppliers.signing import HMAC_SHA256, SIGN_TYPES, MalformedCallback, verify
-from fulfilment.suppliers.transport import Answer, post_signed
+from fulfilment.suppliers.signing import HMAC_SHA256, MalformedCallback, verify
+from fulfilment.suppliers.transport import Answer, SignedEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class CreatedPayment:
     message: str = ""
 
 
-class HttpPaymentProvider:
+class HttpPaymentProvider(SignedEndpoint):
     """Implements `fulfilment.ports.PaymentProvider`; never raises for a provider's answer."""
 
     def __init__(
@@ -74,39 +74,15 @@ class HttpPaymentProvider:
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if sign_type not in SIGN_TYPES:
-            raise ValueError(f"sign_type must be one of {SIGN_TYPES}, not {sign_type!r}")
-        if not secret:
-            raise ValueError("payment provider: empty secret")
-        self._base_url = base_url.rstrip("/")
-        self._merchant_id = merchant_id
-        self._secret = secret
-        self._sign_type = sign_type
-        self._timeout = timeout
-        self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client()
-        self._clock = clock
-
-    def close(self) -> None:
-        """Close the HTTP client if this adapter created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> HttpPaymentProvider:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _post(self, path: str, params: dict[str, str]) -> Answer:
-        base = {"merchant_id": self._merchant_id, "sign_type": self._sign_type}
-        return post_signed(
-            self._client,
-            f"{self._base_url}{path}",
-            {**base, **params},
-            secret=self._secret,
-            timeout=self._timeout,
-            clock=self._clock,
+        super().__init__(
+            label="payment provider",
+            base_url=base_url,
+            merchant_id=merchant_id,
+            secret=secret,
+            sign_type=sign_type,
+            timeout=timeout,
+            client=client,
+            clock=clock,
         )
 
     def create_payment(

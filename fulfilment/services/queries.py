@@ -74,7 +74,7 @@ def _view(uow: UnitOfWork, order: Order) -> OrderView:
                 d.created_at,
             )
         )
-    refunds = [
+    refunds: list[dict[str, object]] = [
         {"request_id": r.request_id, "amount": _money(r.amount_cents), "status": r.status}
         for r in uow.session.scalars(select(Refund).where(Refund.order_id == order.id))
     ]

@@ -11,7 +11,7 @@ Endpoints under `base_url` (e.g. `http://127.0.0.1:8001/s/sup-a` for the simulat
 - query: "3001" -> NOT_FOUND; other codes -> UNKNOWN (an auth error says nothing of the order);
 - check-key: "4001" or `supports_key_check=False` -> UNSUPPORTED.
 
-Card keys never appear in logs or result messages; `mask_key` shows their ends only.
+Card keys never appear in logs or result messages; `keyvault.mask` shows their ends only.
 
 Errors::
 
@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 
+from fulfilment.keyvault import mask
 from fulfilment.ports import (
     KeyCheckResult,
     KeyCheckStatus,
@@ -38,8 +39,8 @@ from fulfilment.ports import (
     SupplierResult,
 )
 from fulfilment.suppliers.amounts import format_amount
-from fulfilment.suppliers.signing import MD5, SIGN_TYPES, MalformedCallback, verify
-from fulfilment.suppliers.transport import Answer, post_signed
+from fulfilment.suppliers.signing import MD5, MalformedCallback, verify
+from fulfilment.suppliers.transport import Answer, SignedEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,7 @@ KEY_STATES = {
 }
 
 
-def mask_key(key: str) -> str:
-    """'ABCD-EFGH-JKLM-NPQR' -> '…NPQR' (the last four only); short keys are hidden entirely."""
-    return f"…{key[-4:]}" if len(key) >= 12 else "…"
-
-
-class HttpSupplierClient:
+class HttpSupplierClient(SignedEndpoint):
     """Implements `fulfilment.ports.SupplierClient`; never raises for a supplier's answer."""
 
     def __init__(
@@ -81,43 +77,19 @@ class HttpSupplierClient:
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if sign_type not in SIGN_TYPES:
-            raise ValueError(f"sign_type must be one of {SIGN_TYPES}, not {sign_type!r}")
-        if not secret:
-            raise ValueError(f"supplier {code}: empty secret")
-        self.code = code
-        self._base_url = base_url.rstrip("/")
-        self._merchant_id = merchant_id
-        self._secret = secret
-        self._sign_type = sign_type
-        self._notify_url = notify_url
-        self._timeout = timeout
-        self._supports_key_check = supports_key_check
-        self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client()
-        self._clock = clock
-
-    def close(self) -> None:
-        """Close the HTTP client if this adapter created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> HttpSupplierClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _post(self, path: str, params: dict[str, str]) -> Answer:
-        base = {"merchant_id": self._merchant_id, "sign_type": self._sign_type}
-        return post_signed(
-            self._client,
-            f"{self._base_url}{path}",
-            {**base, **params},
-            secret=self._secret,
-            timeout=self._timeout,
-            clock=self._clock,
+        super().__init__(
+            label=f"supplier {code}",
+            base_url=base_url,
+            merchant_id=merchant_id,
+            secret=secret,
+            sign_type=sign_type,
+            timeout=timeout,
+            client=client,
+            clock=clock,
         )
+        self.code = code
+        self._notify_url = notify_url
+        self._supports_key_check = supports_key_check
 
     def submit_topup(
         self, *, request_ref: str, product_code: str, account: str, amount_cents: int
@@ -175,7 +147,7 @@ class HttpSupplierClient:
             "supplier %s check_key %s key=%s -> %s",
             self.code,
             product_code,
-            mask_key(key),
+            mask(key),
             result.status.value,
         )
         return result

@@ -12,10 +12,11 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Self
 
 import httpx
 
-from fulfilment.suppliers.signing import signed
+from fulfilment.suppliers.signing import SIGN_TYPES, signed
 
 OK = "0000"
 
@@ -80,3 +81,57 @@ def read_envelope(content: bytes) -> Answer:
     if data is not None and not isinstance(data, dict):
         return Answer(None, problem="unreadable answer (data is not an object)")
     return Answer(str(payload["code"]), msg=str(payload.get("msg") or ""), data=data or {})
+
+
+class SignedEndpoint:
+    """A merchant account at one provider: signs, posts, owns (or borrows) an HTTP client.
+
+    The supplier and payment adapters both derive from it; `label` names the account in errors.
+    """
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        base_url: str,
+        merchant_id: str,
+        secret: str,
+        sign_type: str,
+        timeout: float,
+        client: httpx.Client | None,
+        clock: Callable[[], float],
+    ) -> None:
+        if sign_type not in SIGN_TYPES:
+            raise ValueError(f"sign_type must be one of {SIGN_TYPES}, not {sign_type!r}")
+        if not secret:
+            raise ValueError(f"{label}: empty secret")
+        self._base_url = base_url.rstrip("/")
+        self._merchant_id = merchant_id
+        self._secret = secret
+        self._sign_type = sign_type
+        self._timeout = timeout
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client()
+        self._clock = clock
+
+    def close(self) -> None:
+        """Close the HTTP client if this adapter created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _post(self, path: str, params: dict[str, str]) -> Answer:
+        base = {"merchant_id": self._merchant_id, "sign_type": self._sign_type}
+        return post_signed(
+            self._client,
+            f"{self._base_url}{path}",
+            {**base, **params},
+            secret=self._secret,
+            timeout=self._timeout,
+            clock=self._clock,
+        )

@@ -10,9 +10,10 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from fulfilment.keyvault import mask
 from fulfilment.ports import KeyCheckStatus, SignatureError, SupplierOutcome
 from fulfilment.suppliers.directory import StaticSupplierDirectory, UnknownSupplier
-from fulfilment.suppliers.http import HttpSupplierClient, mask_key
+from fulfilment.suppliers.http import HttpSupplierClient
 from fulfilment.suppliers.signing import MalformedCallback, signed, verify
 
 SECRET = "s3cret"
@@ -211,13 +212,13 @@ def test_card_keys_are_never_logged_nor_put_into_results(caplog: pytest.LogCaptu
     assert sent[0]["card_key"] == KEY  # the supplier does get it
     assert KEY not in caplog.text
     assert "EFGH" not in caplog.text
-    assert mask_key(KEY) in caplog.text
+    assert mask(KEY) in caplog.text
     assert KEY not in result.message
 
 
-def test_mask_key_shows_only_the_last_four_characters() -> None:
-    assert mask_key(KEY) == "…NPQR"
-    assert mask_key("SHORT") == "…"
+def test_mask_shows_only_the_last_four_characters_of_long_keys() -> None:
+    assert mask(KEY) == "****NPQR"
+    assert mask("SHORT") == "****"
 
 
 def callback(**changes: str) -> dict[str, str]:
