@@ -168,17 +168,9 @@ def _product(uow, sku, name, kind, face, price, safety, links):  # type: ignore[
         price=Decimal(price),
         currency="CNY",
         safety_stock=safety,
+        suppliers=[catalog.SupplierLink(code, priority) for code, priority in links],
         actor="demo",
     )
-    for code, priority in links:
-        catalog.link_supplier(
-            uow=uow,
-            sku=sku,
-            supplier_code=code,
-            priority=priority,
-            supplier_product_code=sku,
-            actor="demo",
-        )
 
 
 def _pay(box: Container, uow, payment_admin, demo: DemoOrder) -> None:  # type: ignore[no-untyped-def]

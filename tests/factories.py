@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fulfilment.services import catalog, orders
+from fulfilment.services.catalog import SupplierLink
 from fulfilment.services.orders import OrderInput
 from fulfilment.uow import UnitOfWork
 
@@ -31,7 +32,7 @@ def card_product(
     )
     if supplier:
         catalog.add_supplier(uow=uow, code=supplier, name=supplier, actor="test")
-        catalog.link_supplier(uow=uow, sku=sku, supplier_code=supplier, priority=1, actor="test")
+        catalog.link_supplier(uow=uow, sku=sku, link=SupplierLink(supplier, 1), actor="test")
     secrets = [f"{sku}-KEY-{i:04d}-ABCD" for i in range(keys)]
     if secrets:
         catalog.import_keys(uow=uow, sku=sku, keys=secrets, supplier_code=supplier, actor="test")
@@ -55,12 +56,7 @@ def topup_product(
     for priority, code in enumerate(suppliers, start=1):
         catalog.add_supplier(uow=uow, code=code, name=code, actor="test")
         catalog.link_supplier(
-            uow=uow,
-            sku=sku,
-            supplier_code=code,
-            priority=priority,
-            supplier_product_code=f"{code}-{sku}",
-            actor="test",
+            uow=uow, sku=sku, link=SupplierLink(code, priority, f"{code}-{sku}"), actor="test"
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,9 +47,10 @@ def create_product(
     price: Decimal,
     currency: str,
     safety_stock: int = 0,
+    suppliers: Sequence[SupplierLink] = (),
     actor: str,
 ) -> Product:
-    """Create a product; a second call with the same sku is a conflict."""
+    """Create a product with its suppliers, all or nothing; the same sku twice is a conflict."""
     if kind not in set(ProductKind):
         raise InvalidRequest(f"kind must be one of {sorted(ProductKind)}")
     if price <= 0 or face_value <= 0:
@@ -79,6 +80,8 @@ def create_product(
             entity_id=sku,
             after={"kind": kind, "price_cents": product.price_cents},
         )
+        for link in suppliers:
+            _link(uow, product, link, actor)
         uow.commit()
         return product
 
@@ -100,39 +103,73 @@ def add_supplier(
         return supplier
 
 
-def link_supplier(
-    *,
-    uow: UnitOfWork,
-    sku: str,
-    supplier_code: str,
-    priority: int,
-    supplier_product_code: str | None = None,
-    actor: str,
-) -> None:
-    """Let a supplier fulfil a product at a priority (lower is tried first)."""
+@dataclass(frozen=True)
+class SupplierLink:
+    """A supplier able to fulfil a product, at a priority (lower is tried first)."""
+
+    supplier_code: str
+    priority: int = 100
+    supplier_product_code: str | None = None
+
+
+def link_supplier(*, uow: UnitOfWork, sku: str, link: SupplierLink, actor: str) -> None:
+    """Let a supplier fulfil a product (or change its priority)."""
+    with uow:
+        _link(uow, repo.product_by_sku(uow.session, sku), link, actor)
+        uow.commit()
+
+
+def _link(uow: UnitOfWork, product: Product, link: SupplierLink, actor: str) -> None:
+    supplier = repo.supplier_by_code(uow.session, link.supplier_code)
+    row = uow.session.scalars(
+        select(ProductSupplier).where(
+            ProductSupplier.product_id == product.id,
+            ProductSupplier.supplier_id == supplier.id,
+        )
+    ).first()
+    if row is None:
+        row = ProductSupplier(product_id=product.id, supplier_id=supplier.id)
+        uow.session.add(row)
+    row.priority = link.priority
+    row.supplier_product_code = link.supplier_product_code or product.sku
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="product.supplier_linked",
+        entity="product",
+        entity_id=product.sku,
+        after={"supplier": link.supplier_code, "priority": link.priority},
+    )
+
+
+@dataclass(frozen=True)
+class ProductView:
+    sku: str
+    name: str
+    kind: str
+    price: str
+    currency: str
+    status: str
+    pause_reason: str | None
+    safety_stock: int
+    stock: int
+
+
+def get_product(*, uow: UnitOfWork, sku: str) -> ProductView:
+    """A product with its available stock (keys are never shown)."""
     with uow:
         product = repo.product_by_sku(uow.session, sku)
-        supplier = repo.supplier_by_code(uow.session, supplier_code)
-        link = uow.session.scalars(
-            select(ProductSupplier).where(
-                ProductSupplier.product_id == product.id,
-                ProductSupplier.supplier_id == supplier.id,
-            )
-        ).first()
-        if link is None:
-            link = ProductSupplier(product_id=product.id, supplier_id=supplier.id)
-            uow.session.add(link)
-        link.priority = priority
-        link.supplier_product_code = supplier_product_code or sku
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="product.supplier_linked",
-            entity="product",
-            entity_id=sku,
-            after={"supplier": supplier_code, "priority": priority},
+        return ProductView(
+            product.sku,
+            product.name,
+            product.kind,
+            f"{product.price_cents / 100:.2f}",
+            product.currency,
+            product.status,
+            product.pause_reason,
+            product.safety_stock,
+            repo.available_stock(uow.session, product.id),
         )
-        uow.commit()
 
 
 def import_keys(
@@ -301,10 +338,3 @@ def set_product_status(
             reason=reason,
         )
         uow.commit()
-
-
-def stock_level(*, uow: UnitOfWork, sku: str) -> int:
-    """Available keys of a product."""
-    with uow:
-        product = repo.product_by_sku(uow.session, sku)
-        return repo.available_stock(uow.session, product.id)

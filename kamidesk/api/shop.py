@@ -34,15 +34,10 @@ async def create_supplier(body: SupplierIn, uow: UowDep, role: ShopDep) -> dict[
 
 @router.post("/products", status_code=status.HTTP_201_CREATED)
 async def create_product(body: ProductIn, uow: UowDep, role: ShopDep) -> dict[str, Any]:
-    """Create a product and link its suppliers in priority order."""
-
-    def work() -> dict[str, Any]:
-        for link in body.suppliers:  # check first: a bad link must not leave half a product
-            with uow:
-                from fulfilment import repository
-
-                repository.supplier_by_code(uow.session, link.code)
-        product = catalog.create_product(
+    """Create a product with its suppliers in priority order (all or nothing)."""
+    links = [catalog.SupplierLink(s.code, s.priority, s.product_code) for s in body.suppliers]
+    product = await run_in_threadpool(
+        lambda: catalog.create_product(
             uow=uow,
             sku=body.sku,
             name=body.name,
@@ -51,44 +46,18 @@ async def create_product(body: ProductIn, uow: UowDep, role: ShopDep) -> dict[st
             price=body.price,
             currency=body.currency,
             safety_stock=body.safety_stock,
+            suppliers=links,
             actor=role,
         )
-        for link in body.suppliers:
-            catalog.link_supplier(
-                uow=uow,
-                sku=body.sku,
-                supplier_code=link.code,
-                priority=link.priority,
-                supplier_product_code=link.product_code,
-                actor=role,
-            )
-        return {"sku": product.sku, "kind": product.kind, "status": product.status}
-
-    return await run_in_threadpool(work)
+    )
+    return {"sku": product.sku, "kind": product.kind, "status": product.status}
 
 
 @router.get("/products/{sku}")
 async def get_product(sku: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
     """A product with its available stock."""
-    from fulfilment import repository
-
-    def work() -> dict[str, Any]:
-        with uow:
-            product = repository.product_by_sku(uow.session, sku)
-            stock = repository.available_stock(uow.session, product.id)
-            return {
-                "sku": product.sku,
-                "name": product.name,
-                "kind": product.kind,
-                "price": f"{product.price_cents / 100:.2f}",
-                "currency": product.currency,
-                "status": product.status,
-                "pause_reason": product.pause_reason,
-                "safety_stock": product.safety_stock,
-                "stock": stock,
-            }
-
-    return await run_in_threadpool(work)
+    view = await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku))
+    return asdict(view)
 
 
 @router.post("/products/{sku}/keys")
