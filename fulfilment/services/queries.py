@@ -9,7 +9,16 @@ from datetime import datetime
 from sqlalchemy import select
 
 from fulfilment import repository as repo
-from fulfilment.models import CardKey, Delivery, Order, Product, Refund, SupplierOrder
+from fulfilment.models import (
+    Alert,
+    AuditEntry,
+    CardKey,
+    Delivery,
+    Order,
+    Product,
+    Refund,
+    SupplierOrder,
+)
 from fulfilment.uow import UnitOfWork
 
 
@@ -97,3 +106,49 @@ def _view(uow: UnitOfWork, order: Order) -> OrderView:
         deliveries,
         refunds,
     )
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    kind: str
+    message: str
+    order_no: str | None
+    sku: str | None
+    created_at: datetime
+
+
+def open_alerts(*, uow: UnitOfWork, limit: int = 100) -> list[AlertView]:
+    """Unresolved alerts, newest first (low stock, waiting orders, failed top-ups, ...)."""
+    with uow:
+        rows = uow.session.execute(
+            select(Alert, Order.order_no, Product.sku)
+            .outerjoin(Order, Order.id == Alert.order_id)
+            .outerjoin(Product, Product.id == Alert.product_id)
+            .where(Alert.resolved_at.is_(None))
+            .order_by(Alert.id.desc())
+            .limit(limit)
+        ).all()
+        return [AlertView(a.id, a.kind, a.message, no, sku, a.created_at) for a, no, sku in rows]
+
+
+@dataclass(frozen=True)
+class AuditView:
+    at: datetime
+    actor: str
+    action: str
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    reason: str | None
+
+
+def order_history(*, uow: UnitOfWork, order_no: str) -> list[AuditView]:
+    """Every recorded decision about an order, oldest first (keys appear only masked)."""
+    with uow:
+        repo.order_by_no(uow.session, order_no)
+        entries = uow.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "order", AuditEntry.entity_id == order_no)
+            .order_by(AuditEntry.id)
+        )
+        return [AuditView(e.at, e.actor, e.action, e.before, e.after, e.reason) for e in entries]

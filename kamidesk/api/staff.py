@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from fulfilment.services import delivery, orders, refunds, reissue
+from fulfilment.services import catalog, delivery, orders, queries, refunds, reissue
 from kamidesk.api.deps import JobsDep, StaffDep, UowDep
 from kamidesk.api.schemas import RefundIn, ReissueIn
 
@@ -82,3 +82,39 @@ async def deliver_now(order_no: str, uow: UowDep, role: StaffDep) -> dict[str, A
         lambda: delivery.deliver_order(uow=uow, order_no=order_no, actor=f"staff:{role}")
     )
     return asdict(outcome)
+
+
+@router.get("/orders/{order_no}/history")
+async def order_history(order_no: str, uow: UowDep, role: StaffDep) -> list[dict[str, Any]]:
+    """The audit trail of an order: who decided what, when, and why."""
+    entries = await run_in_threadpool(lambda: queries.order_history(uow=uow, order_no=order_no))
+    return [asdict(e) for e in entries]
+
+
+@router.get("/alerts")
+async def open_alerts(uow: UowDep, role: StaffDep) -> list[dict[str, Any]]:
+    """Unresolved alerts: stock, waiting orders, failed top-ups, unreachable suppliers."""
+    alerts = await run_in_threadpool(lambda: queries.open_alerts(uow=uow))
+    return [asdict(a) for a in alerts]
+
+
+@router.post("/products/{sku}/pause")
+async def pause_product(sku: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+    """Stop selling a product (paid orders are still delivered)."""
+    await run_in_threadpool(
+        lambda: catalog.set_product_status(
+            uow=uow, sku=sku, active=False, actor=f"staff:{role}", reason="paused by staff"
+        )
+    )
+    return asdict(await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku)))
+
+
+@router.post("/products/{sku}/resume")
+async def resume_product(sku: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+    """Sell a paused product again."""
+    await run_in_threadpool(
+        lambda: catalog.set_product_status(
+            uow=uow, sku=sku, active=True, actor=f"staff:{role}", reason="resumed by staff"
+        )
+    )
+    return asdict(await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku)))

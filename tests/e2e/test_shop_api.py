@@ -198,3 +198,28 @@ def test_the_knowledge_base_admin_api_is_mounted_for_staff_only(client):
     listed = client.get("/api/v1/kb/articles", headers=STAFF)
     assert listed.status_code == 200
     assert len(listed.json()["articles"]) >= 50 and listed.json()["errors"] == []
+
+
+def test_staff_see_the_order_history_and_open_alerts(shop):
+    order = {**ORDER, "quantity": 5, "amount": "250.00"}
+    shop.post("/api/v1/orders", json=order, headers=SHOP)
+    waiting = shop.post(f"/api/v1/orders/{ORDER['order_no']}/deliver", headers=STAFF).json()
+    assert waiting["status"] == "waiting_stock"
+    history = shop.get(f"/api/v1/orders/{ORDER['order_no']}/history", headers=STAFF).json()
+    assert [h["action"] for h in history] == [
+        "order.created",
+        "order.paid",
+        "order.keys_delivered",
+    ]
+    assert "AAAA-BBBB" not in str(history)
+    alerts = shop.get("/api/v1/alerts", headers=STAFF).json()
+    assert [(a["kind"], a["order_no"]) for a in alerts] == [("out_of_stock", ORDER["order_no"])]
+    assert shop.get("/api/v1/alerts", headers=SHOP).status_code == 403
+
+
+def test_staff_can_pause_and_resume_a_product(shop):
+    paused = shop.post("/api/v1/products/STEAM-50/pause", headers=STAFF).json()
+    assert (paused["status"], paused["pause_reason"]) == ("paused", "manual")
+    resumed = shop.post("/api/v1/products/STEAM-50/resume", headers=STAFF).json()
+    assert resumed["status"] == "active"
+    assert shop.post("/api/v1/products/NOPE/pause", headers=STAFF).status_code == 404
