@@ -10,11 +10,10 @@ import pickle
 import tempfile
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
-import sklearn
-
-from nlu.classifier import MODEL_VERSION, IntentClassifier
+from nlu.classifier import MODEL_VERSION, CompiledClassifier, IntentClassifier
 from nlu.config import NLUConfig
 from nlu.entities import EntityExtractor
 from nlu.errors import ModelCacheError
@@ -30,7 +29,7 @@ class EmbeddedModel:
     """Everything needed to parse: picklable, so it can be cached."""
 
     fingerprint: str
-    classifier: IntentClassifier
+    classifier: CompiledClassifier | IntentClassifier
     extractor: EntityExtractor
     trained_on: int  # number of examples
     train_seconds: float
@@ -54,7 +53,8 @@ def train_model(
         synonyms=data.synonyms,
     )
     texts = [features_for(ex.text[: config.max_chars], extractor) for ex in data.examples]
-    classifier = IntentClassifier(kind).fit(texts, [ex.intent for ex in data.examples])
+    trained = IntentClassifier(kind).fit(texts, [ex.intent for ex in data.examples])
+    classifier = trained.compile() or trained  # compiled: no sklearn needed to load or parse
     return EmbeddedModel(
         fingerprint=key,
         classifier=classifier,
@@ -70,7 +70,7 @@ def model_key(config: NLUConfig, kind: str = "svc") -> str:
         config.data_paths,
         MODEL_VERSION,
         kind,
-        sklearn.__version__,
+        version("scikit-learn"),
         repr(config.order_id_patterns),
         str(config.max_chars),
     )

@@ -5,6 +5,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nlu import FALLBACK_INTENT, INTENTS, EmbeddedParser, NLUConfig
@@ -154,22 +155,61 @@ def test_the_cache_key_depends_on_data_and_order_id_patterns(tmp_path: Path):
     assert model_key(base) != model_key(replace(base, data_paths=(data,)))
 
 
-def test_the_fast_scoring_path_matches_sklearn_exactly(embedded):
-    import numpy as np
-
-    from nlu.config import TEST_DATA_FILE
-    from nlu.embedded import features_for
+def test_the_compiled_classifier_matches_sklearn(nlu_config):
+    from nlu.classifier import CompiledClassifier, IntentClassifier
+    from nlu.config import TEST_DATA_FILE, TRAIN_DATA_DIR
+    from nlu.embedded import features_for, train_model
     from nlu.training_data import load_training_data
 
-    classifier = embedded.model.classifier
-    assert classifier._fast is not None
+    data = load_training_data([TRAIN_DATA_DIR])
+    extractor = train_model(data, nlu_config).extractor
+    train = [features_for(ex.text, extractor) for ex in data.examples]
+    trained = IntentClassifier().fit(train, [ex.intent for ex in data.examples])
+    compiled = trained.compile()
+    assert isinstance(compiled, CompiledClassifier)
     texts = [
-        features_for(ex.text, embedded.model.extractor)
-        for ex in load_training_data([TEST_DATA_FILE]).examples
-    ] + ["", "qqqq zzzz", "#oid#"]
-    fast = classifier._probabilities(texts)
-    assert np.allclose(fast, classifier.reference_probabilities(texts), atol=1e-9)
-    assert np.allclose(fast.sum(axis=1), 1.0)
+        features_for(ex.text, extractor) for ex in load_training_data([TEST_DATA_FILE]).examples
+    ] + ["", "qqqq zzzz", "#oid#", "a", "ab  c\td", "ＡＢＣ 你"]
+    expected = trained.probabilities(texts)
+    assert np.allclose(compiled.probabilities(texts), expected, atol=1e-9)
+    assert compiled.rank("转人工")[0][0] == trained.rank("转人工")[0][0]
+
+
+def test_the_compiled_ngrams_are_sklearn_char_wb_ngrams():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from nlu.classifier import CompiledClassifier
+
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)).build_analyzer()
+    compiled = CompiledClassifier(
+        labels=["x"],
+        ngram_range=(1, 3),
+        vocabulary={},
+        idf=np.zeros(0),
+        weight=np.zeros((0, 1)),
+        bias=np.zeros(1),
+        slope=np.ones(1),
+        offset=np.zeros(1),
+        folds=1,
+    )
+    for text in ["a", "ab", "abc", "Hello  World", "我的 订单\t#oid#", "", "  x  "]:
+        assert compiled.ngrams(text) == analyzer(text)
+
+
+def test_loading_a_cached_model_does_not_import_sklearn(tmp_path: Path):
+    import subprocess
+    import sys
+
+    config = NLUConfig(cache_dir=tmp_path)
+    EmbeddedParser.load_or_train(config)
+    code = (
+        "import sys; from pathlib import Path; from nlu import EmbeddedParser, NLUConfig; "
+        f"p = EmbeddedParser.load_or_train(NLUConfig(cache_dir=Path({str(tmp_path)!r}))); "
+        "assert p.parse('转人工')['intent']['name'] == 'human_agent'; "
+        "print(any(m.startswith('sklearn') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_other_model_kinds_fall_back_to_sklearn_scoring():
@@ -178,5 +218,5 @@ def test_other_model_kinds_fall_back_to_sklearn_scoring():
     texts = ["hello", "hi there", "hey", "bye", "goodbye", "see you"] * 2
     labels = ["greet"] * 3 + ["goodbye"] * 3
     classifier = IntentClassifier("logreg").fit(texts, labels * 2)
-    assert classifier._fast is None
+    assert classifier.compile() is None
     assert classifier.rank("hello")[0][0] == "greet"
