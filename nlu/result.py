@@ -21,11 +21,11 @@ def build_result(
 ) -> ParseResult:
     """Assemble a result; below `threshold` the intent becomes `nlu_fallback` like Rasa's
     FallbackClassifier (confidence = threshold, prepended to the ranking)."""
-    intent_ranking = [
+    intent_ranking: list[dict[str, Any]] = [
         {"name": name, "confidence": round(conf, 6)} for name, conf in ranking[:RANKING_LENGTH]
     ]
     if not intent_ranking or intent_ranking[0]["confidence"] < threshold:
-        fallback = {"name": FALLBACK_INTENT, "confidence": threshold}
+        fallback: dict[str, Any] = {"name": FALLBACK_INTENT, "confidence": threshold}
         intent_ranking = [fallback, *intent_ranking]
     return {
         "text": text,
