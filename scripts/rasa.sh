@@ -30,16 +30,23 @@ export SQLALCHEMY_SILENCE_UBER_WARNING=1
 
 log() { printf 'rasa.sh: %s\n' "$*" >&2; }
 
+is_python310() {
+    [[ -n "$1" ]] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null
+}
+
 find_python310() {
-    if [[ -n "${RASA_PYTHON:-}" ]]; then echo "$RASA_PYTHON"; return; fi
-    if command -v python3.10 >/dev/null 2>&1; then command -v python3.10; return; fi
-    if command -v pyenv >/dev/null 2>&1; then
-        local candidate
-        for candidate in "$(pyenv root)"/versions/3.10.*/bin/python; do
-            if [[ -x "$candidate" ]]; then echo "$candidate"; return; fi
-        done
+    local candidate
+    if [[ -n "${RASA_PYTHON:-}" ]]; then
+        is_python310 "$RASA_PYTHON" && { echo "$RASA_PYTHON"; return; }
+        log "RASA_PYTHON=$RASA_PYTHON is not a working Python 3.10"
+        exit 1
     fi
-    log "no Python 3.10 found: install one or set RASA_PYTHON=/path/to/python3.10"
+    # A pyenv shim can exist without a usable 3.10 behind it, so try each candidate.
+    for candidate in "$(command -v python3.10 || true)" \
+        $(command -v pyenv >/dev/null 2>&1 && ls -d "$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null); do
+        if is_python310 "$candidate"; then echo "$candidate"; return; fi
+    done
+    log "no Python 3.10 found: install one (e.g. pyenv install 3.10) or set RASA_PYTHON"
     exit 1
 }
 
