@@ -85,6 +85,9 @@ train() {
     (cd "$RASA_HOME" && "$VENV/bin/rasa" train nlu --config "$CONFIG" --nlu "$TRAIN_DATA" \
         --out "$MODELS" --fixed-model-name "nlu-$(data_hash)")
     [[ -f "$model" ]] || { log "training produced no model"; exit 1; }
+    # Keep the three newest models (each data change makes a new one).
+    find "$MODELS" -maxdepth 1 -name 'nlu-*.tar.gz' -printf '%T@ %p\n' | sort -rn \
+        | tail -n +4 | cut -d' ' -f2- | xargs -r rm -f
 }
 
 serve() {
@@ -118,5 +121,5 @@ case "${1:-}" in
     test) shift; run_test "$@" ;;
     cross-validate) shift; cross_validate "$@" ;;
     model) m="$(model_path)"; [[ -f "$m" ]] && echo "$m" || exit 1 ;;
-    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac
