@@ -12,12 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
 from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest, NotAllowed
-from fulfilment.models import Order, OrderStatus, Payment, ProductKind
+from fulfilment.models import Alert, Order, OrderStatus, Payment, ProductKind
 from fulfilment.ports import PaymentStatus
 from fulfilment.uow import UnitOfWork
 
 ORDER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
 MAX_QUANTITY = 100
+SECOND_PAYMENT = "duplicate_payment"
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ def ingest_order(
         # A concurrent duplicate of this request won the insert: answer as a duplicate.
         with uow:
             existing = _existing(uow, data)
-        if existing is None:
-            raise
+        if existing is None:  # the order is new, so the collision is its payment
+            raise Conflict("the payment transaction is recorded for another order") from None
         return IntakeOutcome(existing, created=False)
 
 
@@ -213,6 +214,7 @@ def record_payment(
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
         if order.status != OrderStatus.CREATED:
+            _flag_second_payment(uow, order, txn_id, amount_cents, actor)
             return PaymentOutcome(order, "already_paid" if order.paid_cents else "not_paid")
         if amount_cents != order.amount_cents or currency.upper() != order.currency:
             repo.audit(
@@ -229,6 +231,43 @@ def record_payment(
         _mark_paid(uow, order, txn_id, amount_cents, source, actor)
         uow.commit()
         return PaymentOutcome(order, "paid")
+
+
+def _flag_second_payment(
+    uow: UnitOfWork, order: Order, txn_id: str, amount_cents: int, actor: str
+) -> None:
+    """Another transaction for a settled order: the customer paid twice; a person refunds it."""
+    recorded = uow.session.scalar(select(Payment.txn_id).where(Payment.order_id == order.id))
+    if recorded == txn_id:
+        return  # a duplicate notification of the payment we have
+    seen = uow.session.scalar(
+        select(Alert.id).where(
+            Alert.order_id == order.id,
+            Alert.kind == SECOND_PAYMENT,
+            Alert.message.contains(txn_id, autoescape=True),
+        )
+    )
+    if seen is not None:
+        return
+    uow.session.add(
+        Alert(
+            kind=SECOND_PAYMENT,
+            order_id=order.id,
+            product_id=order.product_id,
+            message=f"{order.order_no}: payment {txn_id} ({amount_cents / 100:.2f}) arrived "
+            f"after the order was {order.status}; refund it"[:500],
+        )
+    )
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action="payment.duplicate",
+        entity="order",
+        entity_id=order.order_no,
+        after={"txn_id": txn_id, "amount_cents": amount_cents, "recorded_txn_id": recorded},
+        reason="a second payment for a settled order",
+    )
+    uow.commit()
 
 
 def handle_payment_callback(*, uow: UnitOfWork, params: Mapping[str, str]) -> PaymentOutcome:

@@ -124,7 +124,8 @@ def _keys_needing_check(
 
 
 def _remaining(uow: UnitOfWork, order: Order) -> int:
-    held = (
+    # int(): PostgreSQL's SUM of a BIGINT is NUMERIC (a Decimal), which JSON cannot store.
+    held = int(
         uow.session.scalar(
             select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
                 Refund.order_id == order.id, Refund.status.in_(PENDING)
@@ -157,6 +158,10 @@ def _open(
 ) -> int:
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
+        # A duplicate of this request may have been opened since our first lookup.
+        duplicate = _existing(uow, request_id, order_no)
+        if duplicate is not None:
+            return duplicate.id
         remaining = _remaining(uow, order)
         cents = Policy.cents(amount) if amount is not None else remaining
         if cents <= 0 or cents > remaining:
@@ -205,8 +210,8 @@ def _check_policy(uow: UnitOfWork, order: Order, checked: bool) -> None:
     if order.status == OrderStatus.CREATED or order.paid_cents == 0:
         raise NotAllowed("the order was never paid", code="not_paid")
     delivered = repo.active_deliveries(uow.session, order.id)
-    if order.status in (OrderStatus.PAID, OrderStatus.FAILED):
-        return
+    if order.status in (OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.REFUNDING):
+        return  # REFUNDING: fulfilment already stopped; a failed refund may be asked again
     if order.status == OrderStatus.DELIVERING:
         if delivered:
             raise NotAllowed("partly delivered: a person must decide", code="partly_delivered")
@@ -325,7 +330,7 @@ def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # t
             now,
             None,
         )
-        refund.provider_refund_id = answer.provider_refund_id
+        refund.provider_refund_id = (answer.provider_refund_id or "")[:80] or None
         order.refunded_cents += refund.amount_cents
         if order.refunded_cents >= order.paid_cents:
             before, order.status = order.status, OrderStatus.REFUNDED
@@ -348,7 +353,7 @@ def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # t
             Alert(
                 kind="refund_failed",
                 order_id=order.id,
-                message=f"refund {refund.request_id} failed: {answer.message}",
+                message=f"refund {refund.request_id} failed: {answer.message}"[:500],
             )
         )
     else:

@@ -225,7 +225,7 @@ def _apply(
         if outcome == SupplierOutcome.NOT_FOUND and sorder.status == S.PROCESSING:
             outcome = SupplierOutcome.UNKNOWN  # it was accepted before: never resubmit blindly
         sorder.last_message = (result.message or "")[:500] or sorder.last_message
-        sorder.supplier_ref = result.supplier_ref or sorder.supplier_ref
+        sorder.supplier_ref = (result.supplier_ref or "")[:80] or sorder.supplier_ref
         if outcome == SupplierOutcome.SUCCESS:
             _succeed(uow, order, sorder, actor)
         elif outcome == SupplierOutcome.FAILED:

@@ -84,8 +84,8 @@ async def import_key_file(
     uow: UowDep,
     role: ShopDep,
     file: UploadFile = File(...),
-    supplier_code: str | None = Form(default=None),
-    batch: str | None = Form(default=None),
+    supplier_code: str | None = Form(default=None, max_length=40),
+    batch: str | None = Form(default=None, max_length=64),
 ) -> dict[str, Any]:
     """Import card keys from a text file, one key per line."""
     raw = await file.read(MAX_KEY_FILE + 1)

@@ -1,0 +1,149 @@
+"""Defects found in review of the fulfilment core, each pinned by the test that first failed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from fulfilment.models import Alert, Refund, SupplierOrder
+from fulfilment.ports import RefundOutcome, RefundResult, SupplierOutcome, SupplierResult
+from fulfilment.services import refunds
+from fulfilment.services.delivery import deliver_order
+from fulfilment.services.orders import record_payment
+from fulfilment.services.queries import get_order
+from fulfilment.services.refunds import request_refund
+from tests.factories import card_product, paid_order, topup_product
+
+ORDER = "KM2026112200501"
+
+
+@pytest.fixture
+def shop(uow, suppliers):
+    supplier = suppliers.add("sup-a")
+    card_product(uow, keys=5)
+    return supplier
+
+
+def _refund(uow, request_id="r-1", **kw):
+    return request_refund(
+        uow=uow, order_no=ORDER, request_id=request_id, reason="customer", requested_by="bot", **kw
+    )
+
+
+def _alerts(uow, kind):
+    with uow:
+        return list(uow.session.scalars(select(Alert).where(Alert.kind == kind)))
+
+
+def test_a_refund_the_provider_refused_can_be_requested_again_and_completes(uow, shop, payments):
+    paid_order(uow, ORDER)
+    payments.refund_answers.append(RefundResult(RefundOutcome.FAILED, message="channel closed"))
+    assert _refund(uow).status == "failed"
+    assert get_order(uow=uow, order_no=ORDER).status == "refunding"  # nothing delivered
+    retry = _refund(uow, "r-2")
+    assert (retry.status, retry.amount_cents) == ("succeeded", 50_00)
+    assert get_order(uow=uow, order_no=ORDER).status == "refunded"
+    assert payments.by_txn[f"T-{ORDER}"] == 50_00
+
+
+def test_a_refund_failure_with_a_long_provider_message_is_still_recorded(uow, shop, payments):
+    paid_order(uow, ORDER)
+    payments.refund_answers.append(RefundResult(RefundOutcome.FAILED, message="x" * 900))
+    assert _refund(uow).status == "failed"
+    [alert] = _alerts(uow, "refund_failed")
+    assert len(alert.message) <= 500
+
+
+def test_a_long_provider_refund_id_does_not_leave_a_paid_refund_processing(uow, shop, payments):
+    paid_order(uow, ORDER)
+    payments.refund_answers.append(RefundResult(RefundOutcome.SUCCEEDED, "R" * 200))
+    assert _refund(uow).status == "succeeded"
+    assert get_order(uow=uow, order_no=ORDER).status == "refunded"
+
+
+def test_a_duplicate_of_a_refund_request_arriving_mid_way_gets_the_same_answer(
+    uow, shop, payments, monkeypatch
+):
+    paid_order(uow, ORDER)
+    original = refunds._keys_needing_check
+    seen: list[object] = []
+    calls = []
+
+    def duplicate_lands_first(*args, **kwargs):
+        # The same request (a retry) lands between this one's lookup and its insert.
+        calls.append(1)
+        if len(calls) == 1:
+            seen.append(_refund(uow.fork()))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(refunds, "_keys_needing_check", duplicate_lands_first)
+    result = _refund(uow)
+    assert result == seen[0]
+    assert (result.status, result.amount_cents) == ("succeeded", 50_00)
+    assert payments.by_txn[f"T-{ORDER}"] == 50_00
+
+
+def test_a_second_payment_with_another_transaction_raises_an_alert(uow, shop):
+    paid_order(uow, ORDER, paid=False)
+    first = record_payment(
+        uow=uow,
+        order_no=ORDER,
+        txn_id="PAY-1",
+        amount_cents=50_00,
+        currency="CNY",
+        source="callback",
+        actor="t",
+    )
+    repeat = record_payment(
+        uow=uow,
+        order_no=ORDER,
+        txn_id="PAY-1",
+        amount_cents=50_00,
+        currency="CNY",
+        source="callback",
+        actor="t",
+    )
+    assert (first.status, repeat.status) == ("paid", "already_paid")
+    assert _alerts(uow, "duplicate_payment") == []
+    other = record_payment(
+        uow=uow,
+        order_no=ORDER,
+        txn_id="PAY-2",
+        amount_cents=50_00,
+        currency="CNY",
+        source="callback",
+        actor="t",
+    )
+    assert other.status == "already_paid"
+    [alert] = _alerts(uow, "duplicate_payment")
+    assert "PAY-2" in alert.message
+    assert get_order(uow=uow, order_no=ORDER).paid == "50.00"
+
+
+def test_a_supplier_answer_with_an_overlong_reference_still_delivers(uow, suppliers):
+    supplier = suppliers.add("sup-a")
+    suppliers.add("sup-b")
+    topup_product(uow)
+    paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
+    supplier.submits.append(SupplierResult(SupplierOutcome.SUCCESS, "S" * 200))
+    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    with uow:
+        sorder = uow.session.scalars(select(SupplierOrder)).one()
+        assert sorder.status == "success" and len(sorder.supplier_ref or "") <= 80
+
+
+def test_a_goodwill_refund_approved_after_a_full_refund_is_paid_not_lost(uow, shop, payments):
+    paid_order(uow, ORDER)
+    deliver_order(uow=uow, order_no=ORDER)
+    goodwill = _refund(uow, "g-1", amount=Decimal("20.00"))
+    assert goodwill.status == "pending_approval"
+    rest = _refund(uow, "r-2")  # the remaining 30.00: keys checked unused, revoked
+    assert (rest.status, rest.amount_cents) == ("succeeded", 30_00)
+    approved = refunds.approve_refund(uow=uow, request_id="g-1", approved_by="staff:lee")
+    assert (approved.status, approved.amount_cents) == ("succeeded", 20_00)
+    assert get_order(uow=uow, order_no=ORDER).status == "refunded"
+    assert payments.by_txn[f"T-{ORDER}"] == 50_00
+    with uow:
+        assert uow.session.scalar(select(Refund.status).where(Refund.request_id == "g-1"))
