@@ -35,7 +35,7 @@ from fulfilment.models import (
 )
 from fulfilment.ports import KeyCheckStatus
 from fulfilment.ports import RefundOutcome as ProviderOutcome
-from fulfilment.services.keycheck import check_key, describe_key
+from fulfilment.services.keycheck import KeyToCheck, check_key, describe_key
 from fulfilment.uow import Policy, UnitOfWork
 
 RETRY = timedelta(seconds=30)
@@ -66,18 +66,14 @@ def request_refund(
     with uow:
         existing = _existing(uow, request_id, order_no)
     if existing is not None:
+        if approved_by and existing.status == RefundStatus.PENDING_APPROVAL:
+            return approve_refund(uow=uow, request_id=request_id, approved_by=approved_by)
         return _continue(uow, existing.id, approved_by)
     keys_to_check = _keys_needing_check(uow, order_no, amount, approved_by)
-    for target in keys_to_check:
-        answer = check_key(uow, target)
-        if answer.status != KeyCheckStatus.UNUSED:
-            code = (
-                "check_unavailable"
-                if answer.status in (KeyCheckStatus.UNKNOWN, KeyCheckStatus.UNSUPPORTED)
-                else "key_used"
-            )
-            _record_refusal(uow, order_no, request_id, requested_by, code)
-            return RefundResult(request_id, "rejected", code, 0)
+    refusal = _first_refusal(uow, keys_to_check)
+    if refusal is not None:
+        _record_refusal(uow, order_no, request_id, requested_by, refusal)
+        return RefundResult(request_id, "rejected", refusal, 0)
     try:
         refund_id = _open(
             uow,
@@ -87,7 +83,7 @@ def request_refund(
             requested_by,
             amount,
             approved_by,
-            checked=bool(keys_to_check),
+            checked=frozenset(t.key_id for t in keys_to_check),
         )
     except IntegrityError:
         with uow:
@@ -105,17 +101,21 @@ def _existing(uow: UnitOfWork, request_id: str, order_no: str) -> Refund | None:
 
 
 def _keys_needing_check(
-    uow: UnitOfWork, order_no: str, amount: Decimal | None, approved_by: str | None
-) -> list:  # type: ignore[type-arg]
+    uow: UnitOfWork,
+    order_no: str,
+    amount: Decimal | None,
+    approved_by: str | None,
+    pending: int | None = None,  # the refund being approved: its own hold does not count
+) -> list[KeyToCheck]:
     with uow:
         order = repo.order_by_no(uow.session, order_no)
-        if order.status != OrderStatus.DELIVERED or _is_goodwill(uow, order, amount):
+        if order.status != OrderStatus.DELIVERED or _is_goodwill(uow, order, amount, pending):
             return []
         product = uow.session.get(Product, order.product_id)
         assert product is not None
         if product.kind != ProductKind.CARD_KEY:
             return []
-        if _needs_approval(uow, order, amount) and not approved_by:
+        if not approved_by and _needs_approval(uow, order, amount):
             return []  # nothing is checked until a person approves
         return [
             describe_key(uow, uow.session.get(CardKey, d.card_key_id))  # type: ignore[arg-type]
@@ -123,12 +123,25 @@ def _keys_needing_check(
         ]
 
 
-def _remaining(uow: UnitOfWork, order: Order) -> int:
+def _first_refusal(uow: UnitOfWork, targets: list[KeyToCheck]) -> str | None:
+    """Ask the supplier about each key; the reason to refuse, or None if all are unused."""
+    for target in targets:
+        answer = check_key(uow, target)
+        if answer.status in (KeyCheckStatus.UNKNOWN, KeyCheckStatus.UNSUPPORTED):
+            return "check_unavailable"
+        if answer.status != KeyCheckStatus.UNUSED:
+            return "key_used"
+    return None
+
+
+def _remaining(uow: UnitOfWork, order: Order, exclude: int | None = None) -> int:
     # int(): PostgreSQL's SUM of a BIGINT is NUMERIC (a Decimal), which JSON cannot store.
     held = int(
         uow.session.scalar(
             select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-                Refund.order_id == order.id, Refund.status.in_(PENDING)
+                Refund.order_id == order.id,
+                Refund.status.in_(PENDING),
+                Refund.id != (exclude or 0),
             )
         )
         or 0
@@ -136,8 +149,10 @@ def _remaining(uow: UnitOfWork, order: Order) -> int:
     return order.paid_cents - order.refunded_cents - held
 
 
-def _is_goodwill(uow: UnitOfWork, order: Order, amount: Decimal | None) -> bool:
-    return amount is not None and Policy.cents(amount) < _remaining(uow, order)
+def _is_goodwill(
+    uow: UnitOfWork, order: Order, amount: Decimal | None, exclude: int | None = None
+) -> bool:
+    return amount is not None and Policy.cents(amount) < _remaining(uow, order, exclude)
 
 
 def _needs_approval(uow: UnitOfWork, order: Order, amount: Decimal | None) -> bool:
@@ -154,7 +169,7 @@ def _open(
     amount: Decimal | None,
     approved_by: str | None,
     *,
-    checked: bool,
+    checked: frozenset[int],
 ) -> int:
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
@@ -173,7 +188,7 @@ def _open(
         approval = _needs_approval(uow, order, amount) and not approved_by
         if not goodwill:
             # Keys are checked only once a person approved, so a pending request skips that.
-            _check_policy(uow, order, checked or approval)
+            _check_policy(uow, order, checked, skip_check=approval)
         refund = Refund(
             request_id=request_id,
             order_id=order.id,
@@ -206,7 +221,9 @@ def _open(
         return refund.id
 
 
-def _check_policy(uow: UnitOfWork, order: Order, checked: bool) -> None:
+def _check_policy(
+    uow: UnitOfWork, order: Order, checked: frozenset[int], *, skip_check: bool = False
+) -> None:
     if order.status == OrderStatus.CREATED or order.paid_cents == 0:
         raise NotAllowed("the order was never paid", code="not_paid")
     delivered = repo.active_deliveries(uow.session, order.id)
@@ -222,7 +239,9 @@ def _check_policy(uow: UnitOfWork, order: Order, checked: bool) -> None:
     if order.status == OrderStatus.DELIVERED:
         if any(d.card_key_id is None for d in delivered):
             raise NotAllowed("a delivered top-up cannot be taken back", code="delivered_topup")
-        if not checked:
+        # Every key taken back must be one the supplier just called unused (not one swapped
+        # in by a reissue while the check ran).
+        if not skip_check and not {d.card_key_id for d in delivered} <= checked:
             raise NotAllowed("delivered keys must be checked first", code="not_checked")
         return
     raise NotAllowed(f"order is {order.status}", code="order_state")
@@ -270,27 +289,64 @@ def _record_refusal(
 
 
 def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> RefundResult:
-    """Staff approval of a refund over the auto-approve limit."""
+    """Staff approval of a waiting refund: the policy and the key checks run again."""
     with uow:
         refund = uow.session.scalars(select(Refund).where(Refund.request_id == request_id)).first()
         if refund is None:
             raise NotAllowed(f"no refund {request_id}", code="not_found")
-        order_no = repo.order_by_id(uow.session, refund.order_id).order_no
-        amount = Decimal(refund.amount_cents) / 100
-        reason, requested_by = refund.reason, refund.requested_by
         if refund.status != RefundStatus.PENDING_APPROVAL:
             return _as_result(refund)
-        uow.session.delete(refund)  # re-opened below through the full policy, with approval
+        refund_id = refund.id
+        order_no = repo.order_by_id(uow.session, refund.order_id).order_no
+        amount = Decimal(refund.amount_cents) / 100
+    # The row stays PENDING_APPROVAL until decided, so a crash here loses nothing.
+    targets = _keys_needing_check(uow, order_no, amount, approved_by, pending=refund_id)
+    refusal = _first_refusal(uow, targets)
+    _decide(uow, refund_id, approved_by, frozenset(t.key_id for t in targets), refusal)
+    return _continue(uow, refund_id, approved_by)
+
+
+def _decide(
+    uow: UnitOfWork, refund_id: int, approved_by: str, checked: frozenset[int], refusal: str | None
+) -> None:
+    """Move a waiting refund to PROCESSING under the policy, or to REJECTED (kept on record)."""
+    with uow:
+        refund = uow.session.get(Refund, refund_id, with_for_update=True)
+        assert refund is not None
+        order = repo.order_by_id(uow.session, refund.order_id, lock=True)
+        if refund.status != RefundStatus.PENDING_APPROVAL:
+            return  # a concurrent approval decided first
+        remaining = _remaining(uow, order, exclude=refund.id)
+        goodwill = refund.amount_cents < remaining
+        try:
+            if refusal is None and refund.amount_cents > remaining:
+                raise NotAllowed("more than is left to refund", code="exceeds_paid")
+            if refusal is None and not goodwill:
+                _check_policy(uow, order, checked)
+        except NotAllowed as exc:
+            refusal = exc.code
+        now = uow.clock()
+        refund.decided_by = approved_by
+        if refusal is not None:
+            refund.status, refund.finished_at, refund.last_message = (
+                RefundStatus.REJECTED,
+                now,
+                refusal,
+            )
+        else:
+            refund.status, refund.next_attempt_at = RefundStatus.PROCESSING, now
+            if not goodwill:
+                _stop_fulfilment(uow, order, approved_by)
+        repo.audit(
+            uow.session,
+            actor=approved_by,
+            action="refund.rejected" if refusal else "refund.approved",
+            entity="order",
+            entity_id=order.order_no,
+            after={"request_id": refund.request_id, "status": refund.status},
+            reason=refusal,
+        )
         uow.commit()
-    return request_refund(
-        uow=uow,
-        order_no=order_no,
-        request_id=request_id,
-        reason=reason,
-        requested_by=requested_by,
-        amount=amount,
-        approved_by=approved_by,
-    )
 
 
 def _continue(uow: UnitOfWork, refund_id: int, approved_by: str | None) -> RefundResult:
@@ -375,6 +431,8 @@ def resume_refund(*, uow: UnitOfWork, refund_id: int) -> RefundResult:
 
 
 def _as_result(refund: Refund) -> RefundResult:
+    if refund.status == RefundStatus.REJECTED:
+        return RefundResult(refund.request_id, refund.status, refund.last_message or "", 0)
     code = {RefundStatus.PENDING_APPROVAL: "over_auto_limit"}.get(
         RefundStatus(refund.status), refund.status
     )

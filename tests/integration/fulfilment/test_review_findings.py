@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from fulfilment.errors import NotAllowed
 from fulfilment.models import Alert, Refund, SupplierOrder
-from fulfilment.ports import RefundOutcome, RefundResult, SupplierOutcome, SupplierResult
+from fulfilment.ports import (
+    KeyCheckResult,
+    KeyCheckStatus,
+    RefundOutcome,
+    RefundResult,
+    SupplierOutcome,
+    SupplierResult,
+)
 from fulfilment.services import refunds
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.orders import record_payment
 from fulfilment.services.queries import get_order
 from fulfilment.services.refunds import request_refund
+from fulfilment.services.reissue import reissue_key
 from tests.factories import card_product, paid_order, topup_product
 
 ORDER = "KM2026112200501"
@@ -147,3 +158,105 @@ def test_a_goodwill_refund_approved_after_a_full_refund_is_paid_not_lost(uow, sh
     assert payments.by_txn[f"T-{ORDER}"] == 50_00
     with uow:
         assert uow.session.scalar(select(Refund.status).where(Refund.request_id == "g-1"))
+
+
+@pytest.fixture
+def needs_approval(uow):
+    uow.policy = replace(uow.policy, refund_auto_approve_cents=10_00)
+
+
+def _refund_rows(uow):
+    with uow:
+        return {r.request_id: r.status for r in uow.session.scalars(select(Refund))}
+
+
+def test_an_approval_the_key_check_refuses_keeps_the_refund_on_record(
+    uow, shop, payments, needs_approval
+):
+    paid_order(uow, ORDER)
+    deliver_order(uow=uow, order_no=ORDER)
+    assert _refund(uow).status == "pending_approval"
+    shop.default_check = KeyCheckResult(KeyCheckStatus.USED)
+    refused = refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    assert (refused.status, refused.code) == ("rejected", "key_used")
+    assert _refund_rows(uow) == {"r-1": "rejected"}
+    again = refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    assert again.status == "rejected"
+    assert payments.refund_calls == []
+    assert get_order(uow=uow, order_no=ORDER).status == "delivered"
+
+
+def test_a_crash_during_approval_leaves_the_refund_waiting_for_approval(
+    uow, shop, payments, needs_approval, monkeypatch
+):
+    paid_order(uow, ORDER)
+    deliver_order(uow=uow, order_no=ORDER)
+    _refund(uow)
+
+    def process_dies(*args, **kwargs):
+        raise RuntimeError("process died during the key check")
+
+    monkeypatch.setattr(refunds, "check_key", process_dies)
+    with pytest.raises(RuntimeError):
+        refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    assert _refund_rows(uow) == {"r-1": "pending_approval"}
+    monkeypatch.undo()
+    approved = refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    assert approved.status == "succeeded"
+    assert payments.by_txn[f"T-{ORDER}"] == 50_00
+
+
+def test_concurrent_approvals_of_one_refund_pay_it_once(uow, shop, payments, needs_approval):
+    paid_order(uow, ORDER)
+    _refund(uow)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [
+            pool.submit(
+                refunds.approve_refund,
+                uow=uow.fork(),
+                request_id="r-1",
+                approved_by=f"staff:{n}",
+            )
+            for n in range(6)
+        ]
+        results = [f.result() for f in futures]
+    assert {r.status for r in results} <= {"succeeded", "processing"}
+    assert _refund_rows(uow) == {"r-1": "succeeded"}
+    assert payments.by_txn[f"T-{ORDER}"] == 50_00
+
+
+def test_repeating_a_pending_refund_request_with_approval_approves_it(
+    uow, shop, payments, needs_approval
+):
+    paid_order(uow, ORDER)
+    assert _refund(uow).status == "pending_approval"
+    approved = _refund(uow, approved_by="staff:lee")
+    assert approved.status == "succeeded"
+    assert payments.by_txn[f"T-{ORDER}"] == 50_00
+
+
+def test_a_key_swapped_while_the_refund_checked_the_old_one_is_not_revoked_unchecked(
+    uow, shop, payments, monkeypatch
+):
+    paid_order(uow, ORDER)
+    deliver_order(uow=uow, order_no=ORDER)
+    original = refunds.check_key
+
+    def reissued_meanwhile(*args, **kwargs):
+        answer = original(*args, **kwargs)
+        reissue_key(
+            uow=uow.fork(),
+            order_no=ORDER,
+            request_id="rq-1",
+            reason="staff override",
+            requested_by="staff",
+            override=True,
+        )
+        return answer
+
+    monkeypatch.setattr(refunds, "check_key", reissued_meanwhile)
+    with pytest.raises(NotAllowed) as err:
+        _refund(uow)
+    assert err.value.code == "not_checked"
+    assert payments.refund_calls == []
+    assert get_order(uow=uow, order_no=ORDER).deliveries[-1].status == "active"
