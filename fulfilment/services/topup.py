@@ -219,7 +219,15 @@ def _apply(
         assert sorder is not None
         order = repo.order_by_id(uow.session, sorder.order_id, lock=True)
         if sorder.status in (S.SUCCESS, S.FAILED):
-            return  # a late duplicate answer: the first terminal answer stands
+            # The first terminal answer stands; one that contradicts it (a success after we
+            # failed over, a failure after delivery) means money may be wrong: tell a person.
+            contradiction = {
+                (S.FAILED, SupplierOutcome.SUCCESS): "late_supplier_success",
+                (S.SUCCESS, SupplierOutcome.FAILED): "supplier_reversed",
+            }.get((S(sorder.status), result.outcome))
+            if contradiction:
+                _flag_once(uow, order, sorder, contradiction, result, actor)
+            return
         now = uow.clock()
         outcome = result.outcome
         if outcome == SupplierOutcome.NOT_FOUND and sorder.status == S.PROCESSING:
@@ -255,6 +263,37 @@ def _apply(
             reason=result.message or None,
         )
         uow.commit()
+
+
+def _flag_once(
+    uow: UnitOfWork,
+    order: Order,
+    sorder: SupplierOrder,
+    kind: str,
+    result: SupplierResult,
+    actor: str,
+) -> None:
+    flagged = uow.session.scalar(
+        select(Alert.id).where(
+            Alert.order_id == order.id,
+            Alert.kind == kind,
+            Alert.message.startswith(f"{sorder.request_ref} ", autoescape=True),
+        )
+    )
+    if flagged is not None:
+        return
+    message = f"{sorder.request_ref} answered {result.outcome} after it was {sorder.status}"
+    uow.session.add(Alert(kind=kind, order_id=order.id, message=message[:500]))
+    repo.audit(
+        uow.session,
+        actor=actor,
+        action=f"topup.{kind}",
+        entity="order",
+        entity_id=order.order_no,
+        after={"request_ref": sorder.request_ref, "answer": result.outcome},
+        reason=result.message or None,
+    )
+    uow.commit()
 
 
 def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: str) -> None:

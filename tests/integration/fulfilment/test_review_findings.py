@@ -25,6 +25,7 @@ from fulfilment.services.orders import record_payment
 from fulfilment.services.queries import get_order
 from fulfilment.services.refunds import request_refund
 from fulfilment.services.reissue import reissue_key
+from fulfilment.services.topup import handle_supplier_callback
 from tests.factories import card_product, paid_order, topup_product
 
 ORDER = "KM2026112200501"
@@ -260,3 +261,34 @@ def test_a_key_swapped_while_the_refund_checked_the_old_one_is_not_revoked_unche
     assert err.value.code == "not_checked"
     assert payments.refund_calls == []
     assert get_order(uow=uow, order_no=ORDER).deliveries[-1].status == "active"
+
+
+def test_a_success_reported_after_failover_for_the_failed_attempt_raises_an_alert(uow, suppliers):
+    a, b = suppliers.add("sup-a"), suppliers.add("sup-b")
+    topup_product(uow)
+    paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
+    a.submits.append(SupplierResult(SupplierOutcome.FAILED, message="channel busy"))
+    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"  # by sup-b
+    assert [c for c, _ in b.calls] == ["submit", "query"]
+    params = {"order_id": f"{ORDER}-1", "status": "success", "sign": "good"}
+    for _ in range(2):  # the late callback, and its retry
+        outcome = handle_supplier_callback(uow=uow, supplier_code="sup-a", params=params)
+        assert outcome.status == "delivered"
+    # The customer may have been topped up twice: a person must sort it out, once.
+    [alert] = _alerts(uow, "late_supplier_success")
+    assert f"{ORDER}-1" in alert.message
+    assert len(get_order(uow=uow, order_no=ORDER).deliveries) == 1
+
+
+def test_a_failure_reported_after_delivery_raises_an_alert_and_tries_no_one_else(uow, suppliers):
+    suppliers.add("sup-a")
+    b = suppliers.add("sup-b")
+    topup_product(uow)
+    paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
+    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    params = {"order_id": f"{ORDER}-1", "status": "failed", "sign": "good"}
+    outcome = handle_supplier_callback(uow=uow, supplier_code="sup-a", params=params)
+    assert outcome.status == "delivered"
+    [alert] = _alerts(uow, "supplier_reversed")
+    assert f"{ORDER}-1" in alert.message
+    assert b.calls == []
