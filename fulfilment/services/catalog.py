@@ -204,8 +204,6 @@ def import_keys(
         uow.session.flush()
         stock = repo.available_stock(uow.session, product.id)
         resumed = _resume_if_restocked(uow, product, stock, actor)
-        if fresh:
-            _wake_orders_waiting_for(uow, product.id)
         repo.audit(
             uow.session,
             actor=actor,
@@ -221,7 +219,14 @@ def import_keys(
             },
         )
         uow.commit()
-        return ImportResult(len(fresh), duplicates, rejected, stock, resumed)
+    if fresh:
+        # After the product lock is released: a delivery holds its order and then writes the
+        # product, so waking orders under the product lock could deadlock on PostgreSQL.
+        # If we die first, the sweeper's stock retry still finds the waiting orders.
+        with uow:
+            _wake_orders_waiting_for(uow, product.id)
+            uow.commit()
+    return ImportResult(len(fresh), duplicates, rejected, stock, resumed)
 
 
 def _fresh_keys(uow: UnitOfWork, keys: Iterable[str]) -> tuple[dict[str, str], int, int]:

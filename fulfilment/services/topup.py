@@ -215,9 +215,14 @@ def _apply(
 ) -> None:
     """Record what the supplier said about one attempt (idempotent for terminal states)."""
     with uow:
+        # The order first, then the attempt: the same lock order as `_next_step` (no deadlock).
+        order_id = uow.session.scalar(
+            select(SupplierOrder.order_id).where(SupplierOrder.id == sorder_id)
+        )
+        assert order_id is not None
+        order = repo.order_by_id(uow.session, order_id, lock=True)
         sorder = uow.session.get(SupplierOrder, sorder_id, with_for_update=True)
         assert sorder is not None
-        order = repo.order_by_id(uow.session, sorder.order_id, lock=True)
         if sorder.status in (S.SUCCESS, S.FAILED):
             # The first terminal answer stands; one that contradicts it (a success after we
             # failed over, a failure after delivery) means money may be wrong: tell a person.

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fulfilment.errors import NotAllowed
-from fulfilment.models import Alert, Refund, SupplierOrder
+from fulfilment.models import Alert, Order, Product, Refund, SupplierOrder
 from fulfilment.ports import (
     KeyCheckResult,
     KeyCheckStatus,
@@ -19,7 +20,7 @@ from fulfilment.ports import (
     SupplierOutcome,
     SupplierResult,
 )
-from fulfilment.services import refunds
+from fulfilment.services import catalog, refunds
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.orders import record_payment
 from fulfilment.services.queries import get_order
@@ -292,3 +293,59 @@ def test_a_failure_reported_after_delivery_raises_an_alert_and_tries_no_one_else
     [alert] = _alerts(uow, "supplier_reversed")
     assert f"{ORDER}-1" in alert.message
     assert b.calls == []
+
+
+def test_a_callback_racing_a_worker_on_the_same_attempt_does_not_deadlock(
+    uow, suppliers, session_factory
+):
+    a = suppliers.add("sup-a")
+    suppliers.add("sup-b")
+    topup_product(uow)
+    paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
+    a.queries.append(SupplierResult(SupplierOutcome.ACCEPTED))
+    deliver_order(uow=uow, order_no=ORDER)  # accepted, then still processing on query
+    params = {"order_id": f"{ORDER}-1", "status": "success", "sign": "good"}
+    # A worker's step holds the order and then writes the attempt (as `_next_step` does),
+    # while the supplier's callback for that attempt arrives.
+    with session_factory() as worker:
+        worker.execute(select(Order).where(Order.order_no == ORDER).with_for_update())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            callback = pool.submit(
+                handle_supplier_callback, uow=uow.fork(), supplier_code="sup-a", params=params
+            )
+            time.sleep(0.5)  # let the callback reach its locks
+            worker.execute(
+                update(SupplierOrder)
+                .where(SupplierOrder.request_ref == f"{ORDER}-1")
+                .values(last_message="worker step")
+            )
+            worker.commit()
+            assert callback.result(timeout=30).status == "delivered"
+
+
+def test_a_key_import_racing_a_delivery_of_the_same_product_does_not_deadlock(
+    uow, suppliers, session_factory
+):
+    suppliers.add("sup-a")
+    card_product(uow, keys=0)
+    paid_order(uow, ORDER)
+    assert deliver_order(uow=uow, order_no=ORDER).status == "waiting_stock"
+    # A delivery holds the waiting order and then writes its product (as `pause_if_low`
+    # does), while the shop imports keys for that product.
+    with session_factory() as worker:
+        worker.execute(select(Order).where(Order.order_no == ORDER).with_for_update())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            imported = pool.submit(
+                catalog.import_keys,
+                uow=uow.fork(),
+                sku="STEAM-50",
+                keys=["STEAM-50-KEY-9999-ABCD"],
+                actor="test",
+            )
+            time.sleep(0.5)  # let the import reach its locks
+            worker.execute(
+                update(Product).where(Product.sku == "STEAM-50").values(pause_reason=None)
+            )
+            worker.commit()
+            assert imported.result(timeout=30).imported == 1
+    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
