@@ -20,6 +20,8 @@ from fulfilment.errors import InvalidRequest, OwnershipLocked
 from fulfilment.models import CardKey, DeliveryStatus, Order, OwnershipAttempt
 from fulfilment.uow import UnitOfWork
 
+MAX_CLAIMANT = 80  # the audit log's actor column
+
 
 @dataclass(frozen=True)
 class Proof:
@@ -49,8 +51,9 @@ def _matches(order: Order, proof: Proof) -> bool:
 
 def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof) -> bool:
     """True if `proof` matches the order; failures are counted per claimant."""
-    if not claimant:
-        raise InvalidRequest("claimant is required")
+    if not claimant or len(claimant) > MAX_CLAIMANT:
+        # A failure that cannot be recorded would not count against the claimant.
+        raise InvalidRequest(f"claimant must be 1-{MAX_CLAIMANT} characters")
     if not (proof.telegram_id or proof.email or proof.phone):
         raise InvalidRequest("a proof needs a telegram id, an email or a phone")
     with uow:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from fulfilment.errors import NotAllowed
+from fulfilment.errors import InvalidRequest, NotAllowed, OwnershipLocked
 from fulfilment.models import Alert, Order, Product, Refund, SupplierOrder
 from fulfilment.ports import (
     KeyCheckResult,
@@ -23,6 +23,7 @@ from fulfilment.ports import (
 from fulfilment.services import catalog, refunds
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.orders import record_payment
+from fulfilment.services.ownership import Proof, verify_owner
 from fulfilment.services.queries import get_order
 from fulfilment.services.refunds import request_refund
 from fulfilment.services.reissue import reissue_key
@@ -349,3 +350,19 @@ def test_a_key_import_racing_a_delivery_of_the_same_product_does_not_deadlock(
             worker.commit()
             assert imported.result(timeout=30).imported == 1
     assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+
+
+def test_a_claimant_too_long_to_record_is_refused_before_any_answer(uow, shop):
+    # Failures are counted in rows whose claimant column holds 80 characters; a longer one
+    # failed to record on PostgreSQL, so its wrong guesses were never counted.
+    paid_order(uow, ORDER, email="a@example.com")
+    claimant = "web:" + "s" * 96
+    for email in ("x@example.com", "a@example.com"):
+        with pytest.raises(InvalidRequest):
+            verify_owner(uow=uow, order_no=ORDER, claimant=claimant, proof=Proof(email=email))
+    longest = "web:" + "s" * 76
+    for _ in range(uow.policy.ownership_max_failures):
+        proof = Proof(email="x@example.com")
+        assert not verify_owner(uow=uow, order_no=ORDER, claimant=longest, proof=proof)
+    with pytest.raises(OwnershipLocked):
+        verify_owner(uow=uow, order_no=ORDER, claimant=longest, proof=Proof(email="a@example.com"))
