@@ -25,6 +25,7 @@ from fulfilment.models import (
 from fulfilment.uow import Policy, UnitOfWork
 
 MAX_KEY_LENGTH = 512
+MAX_BATCH_LENGTH = 64  # the card_keys.batch column
 LOW_STOCK = "low_stock"
 
 
@@ -182,6 +183,8 @@ def import_keys(
     batch: str | None = None,
 ) -> ImportResult:
     """Add card keys to stock: encrypted, duplicates (in the batch or the store) rejected."""
+    if batch is not None and len(batch) > MAX_BATCH_LENGTH:
+        raise InvalidRequest(f"batch label must be at most {MAX_BATCH_LENGTH} characters")
     with uow:
         product = repo.product_by_sku(uow.session, sku, lock=True)
         if product.kind != ProductKind.CARD_KEY:

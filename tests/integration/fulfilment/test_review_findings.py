@@ -366,3 +366,11 @@ def test_a_claimant_too_long_to_record_is_refused_before_any_answer(uow, shop):
         assert not verify_owner(uow=uow, order_no=ORDER, claimant=longest, proof=proof)
     with pytest.raises(OwnershipLocked):
         verify_owner(uow=uow, order_no=ORDER, claimant=longest, proof=Proof(email="a@example.com"))
+
+
+def test_an_overlong_batch_label_is_refused_on_every_database(uow, shop):
+    with pytest.raises(InvalidRequest):
+        catalog.import_keys(
+            uow=uow, sku="STEAM-50", keys=["NEW-KEY-0001-WXYZ"], actor="cli", batch="b" * 65
+        )
+    assert catalog.get_product(uow=uow, sku="STEAM-50").stock == 5
