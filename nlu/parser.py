@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from typing import Protocol
 
 from nlu.config import NLUConfig
@@ -69,8 +68,3 @@ def set_default_parser(parser: Parser | None) -> None:
 def parse(text: str) -> ParseResult:
     """Parse `text` with the default parser."""
     return get_default_parser().parse(text)
-
-
-def embedded_config(config: NLUConfig) -> NLUConfig:
-    """`config` without Rasa, e.g. to force the embedded backend."""
-    return replace(config, rasa_url=None)
