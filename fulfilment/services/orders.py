@@ -240,15 +240,11 @@ def _flag_second_payment(
     recorded = uow.session.scalar(select(Payment.txn_id).where(Payment.order_id == order.id))
     if recorded == txn_id:
         return  # a duplicate notification of the payment we have
-    seen = uow.session.scalar(
-        select(Alert.id).where(
-            Alert.order_id == order.id,
-            Alert.kind == SECOND_PAYMENT,
-            Alert.message.contains(txn_id, autoescape=True),
-        )
+    flagged = uow.session.scalars(
+        select(Alert.message).where(Alert.order_id == order.id, Alert.kind == SECOND_PAYMENT)
     )
-    if seen is not None:
-        return
+    if any(f"payment {txn_id} " in message for message in flagged):
+        return  # compared here, not with LIKE: SQLite's LIKE ignores case
     uow.session.add(
         Alert(
             kind=SECOND_PAYMENT,

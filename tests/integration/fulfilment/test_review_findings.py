@@ -133,6 +133,17 @@ def test_a_second_payment_with_another_transaction_raises_an_alert(uow, shop):
     assert other.status == "already_paid"
     [alert] = _alerts(uow, "duplicate_payment")
     assert "PAY-2" in alert.message
+    for txn_id in ("PAY-2", "pay-2"):  # a repeated notification, then a third payment
+        record_payment(
+            uow=uow,
+            order_no=ORDER,
+            txn_id=txn_id,
+            amount_cents=50_00,
+            currency="CNY",
+            source="callback",
+            actor="t",
+        )
+    assert len(_alerts(uow, "duplicate_payment")) == 2
     assert get_order(uow=uow, order_no=ORDER).paid == "50.00"
 
 
