@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.services import orders, topup
-from kamidesk.api.deps import JobsDep, UowDep
+from kamidesk.api.deps import JobsDep, UowDep, no_nul_in_url
 
-router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
+router = APIRouter(
+    prefix="/api/v1/callbacks", tags=["callbacks"], dependencies=[Depends(no_nul_in_url)]
+)
 MAX_FIELDS = 50
 
 

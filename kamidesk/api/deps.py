@@ -64,6 +64,13 @@ def staff_only(role: Annotated[str, Depends(shop_or_staff)]) -> str:
     return role
 
 
+def no_nul_in_url(request: Request) -> None:
+    """Refuse NUL in path and query values (PostgreSQL text cannot hold it)."""
+    values = [*request.path_params.values(), *request.query_params.values()]
+    if any("\x00" in str(v) for v in values):
+        raise HTTPException(422, "the URL must not contain NUL characters")
+
+
 UowDep = Annotated[UnitOfWork, Depends(uow)]
 JobsDep = Annotated[Jobs, Depends(jobs)]
 ShopDep = Annotated[str, Depends(shop_or_staff)]

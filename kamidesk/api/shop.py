@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.errors import InvalidRequest
 from fulfilment.services import catalog, orders, queries
-from kamidesk.api.deps import JobsDep, ShopDep, UowDep
+from kamidesk.api.deps import JobsDep, ShopDep, UowDep, no_nul_in_url
 from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
 
-router = APIRouter(prefix="/api/v1", tags=["shop"])
+router = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
 MAX_KEY_FILE = 5 * 1024 * 1024
 
 
@@ -84,8 +84,8 @@ async def import_key_file(
     uow: UowDep,
     role: ShopDep,
     file: UploadFile = File(...),
-    supplier_code: str | None = Form(default=None, max_length=40),
-    batch: str | None = Form(default=None, max_length=64),
+    supplier_code: str | None = Form(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$"),
+    batch: str | None = Form(default=None, max_length=64, pattern=r"^[^\x00]*$"),
 ) -> dict[str, Any]:
     """Import card keys from a text file, one key per line."""
     raw = await file.read(MAX_KEY_FILE + 1)

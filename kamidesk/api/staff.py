@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.services import catalog, delivery, orders, queries, refunds, reissue
-from kamidesk.api.deps import JobsDep, StaffDep, UowDep
+from kamidesk.api.deps import JobsDep, StaffDep, UowDep, no_nul_in_url
 from kamidesk.api.schemas import RefundIn, ReissueIn
 
-router = APIRouter(prefix="/api/v1", tags=["staff"])
+router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(no_nul_in_url)])
 
 
 @router.post("/orders/{order_no}/reissue")
