@@ -385,3 +385,25 @@ def test_an_overlong_batch_label_is_refused_on_every_database(uow, shop):
             uow=uow, sku="STEAM-50", keys=["NEW-KEY-0001-WXYZ"], actor="cli", batch="b" * 65
         )
     assert catalog.get_product(uow=uow, sku="STEAM-50").stock == 5
+
+
+def test_concurrent_wrong_guesses_from_one_claimant_stop_at_the_limit(uow, shop):
+    paid_order(uow, ORDER, email="a@example.com")
+
+    def guess(n: int) -> str:
+        try:
+            ok = verify_owner(
+                uow=uow.fork(),
+                order_no=f"KM20261122{n:05d}",
+                claimant="web:burst",
+                proof=Proof(email=f"guess{n}@example.com"),
+            )
+        except OwnershipLocked:
+            return "locked"
+        return "ok" if ok else "wrong"
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(guess, range(32)))
+    # Every answer a guesser gets beyond the limit is one more try: the limit must hold.
+    assert answers.count("wrong") == uow.policy.ownership_max_failures
+    assert answers.count("locked") == 32 - uow.policy.ownership_max_failures
