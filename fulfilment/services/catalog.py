@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
 from fulfilment.errors import Conflict, InvalidRequest
@@ -72,7 +73,10 @@ def create_product(
             status=ProductStatus.ACTIVE,
         )
         uow.session.add(product)
-        uow.session.flush()
+        try:
+            uow.session.flush()
+        except IntegrityError:  # created concurrently since the check above
+            raise Conflict(f"product {sku!r} already exists") from None
         repo.audit(
             uow.session,
             actor=actor,
@@ -91,17 +95,25 @@ def add_supplier(
     *, uow: UnitOfWork, code: str, name: str, supports_key_check: bool = True, actor: str
 ) -> Supplier:
     """Register a supplier (idempotent on its code)."""
-    with uow:
-        existing = uow.session.scalars(select(Supplier).where(Supplier.code == code)).first()
-        if existing is not None:
-            return existing
-        supplier = Supplier(code=code, name=name, supports_key_check=supports_key_check)
-        uow.session.add(supplier)
-        repo.audit(
-            uow.session, actor=actor, action="supplier.created", entity="supplier", entity_id=code
-        )
-        uow.commit()
-        return supplier
+    try:
+        with uow:
+            existing = uow.session.scalars(select(Supplier).where(Supplier.code == code)).first()
+            if existing is not None:
+                return existing
+            supplier = Supplier(code=code, name=name, supports_key_check=supports_key_check)
+            uow.session.add(supplier)
+            repo.audit(
+                uow.session,
+                actor=actor,
+                action="supplier.created",
+                entity="supplier",
+                entity_id=code,
+            )
+            uow.commit()
+            return supplier
+    except IntegrityError:  # registered concurrently: answer with that one
+        with uow:
+            return repo.supplier_by_code(uow.session, code)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from fulfilment.errors import InvalidRequest, NotAllowed, OwnershipLocked
+from fulfilment.errors import Conflict, InvalidRequest, NotAllowed, OwnershipLocked
 from fulfilment.models import Alert, Order, Product, Refund, SupplierOrder
 from fulfilment.ports import (
     KeyCheckResult,
@@ -407,3 +407,30 @@ def test_concurrent_wrong_guesses_from_one_claimant_stop_at_the_limit(uow, shop)
     # Every answer a guesser gets beyond the limit is one more try: the limit must hold.
     assert answers.count("wrong") == uow.policy.ownership_max_failures
     assert answers.count("locked") == 32 - uow.policy.ownership_max_failures
+
+
+def test_concurrent_creation_of_one_product_or_supplier_is_a_conflict_not_a_crash(uow):
+    def create_product():
+        try:
+            catalog.create_product(
+                uow=uow.fork(),
+                sku="RACE-1",
+                name="Race",
+                kind="card_key",
+                face_value=Decimal("10"),
+                price=Decimal("10.00"),
+                currency="CNY",
+                actor="test",
+            )
+        except Conflict:
+            return "conflict"
+        return "created"
+
+    def add_supplier():
+        return catalog.add_supplier(uow=uow.fork(), code="sup-race", name="R", actor="t").code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        products = list(pool.map(lambda _: create_product(), range(8)))
+        codes = list(pool.map(lambda _: add_supplier(), range(8)))
+    assert sorted(products) == ["conflict"] * 7 + ["created"]
+    assert codes == ["sup-race"] * 8
