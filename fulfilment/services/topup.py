@@ -59,8 +59,18 @@ def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> D
         step = _next_step(uow, order_no, actor)
         if step.action in ("wait", "done"):
             break
-        client = uow.suppliers.get(step.supplier_code or "")
         assert step.request_ref is not None
+        try:
+            client = uow.suppliers.get(step.supplier_code or "")
+        except LookupError:
+            # No client here. A submit was never sent, so that supplier counts as failed and
+            # the next one is tried; a query might concern a sent order: wait (backoff, alert).
+            missing = SupplierResult(
+                SupplierOutcome.FAILED if step.action == "submit" else SupplierOutcome.UNKNOWN,
+                message=f"no client configured for supplier {step.supplier_code}",
+            )
+            _apply(uow, step.supplier_order_id or 0, missing, via=step.action, actor=actor)
+            continue
         if step.action == "submit":
             result = client.submit_topup(
                 request_ref=step.request_ref,

@@ -434,3 +434,38 @@ def test_concurrent_creation_of_one_product_or_supplier_is_a_conflict_not_a_cras
         codes = list(pool.map(lambda _: add_supplier(), range(8)))
     assert sorted(products) == ["conflict"] * 7 + ["created"]
     assert codes == ["sup-race"] * 8
+
+
+def test_a_supplier_without_a_configured_client_is_failed_over_not_retried_forever(uow, suppliers):
+    # sup-a is registered and linked first, but this process has no client for it.
+    b = suppliers.add("sup-b")
+    topup_product(uow)
+    paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
+    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    assert [c for c, _ in b.calls] == ["submit", "query"]
+    with uow:
+        attempts = [
+            (s.request_ref, s.status, s.last_message)
+            for s in uow.session.scalars(select(SupplierOrder).order_by(SupplierOrder.id))
+        ]
+    assert attempts[0][:2] == (f"{ORDER}-1", "failed")
+    assert "no client" in (attempts[0][2] or "")
+    assert attempts[1][:2] == (f"{ORDER}-2", "success")
+
+
+def test_an_attempt_that_cannot_be_queried_here_waits_and_is_never_failed_over(uow, suppliers):
+    a = suppliers.add("sup-a")
+    suppliers.add("sup-b")
+    topup_product(uow)
+    paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
+    uow.policy = replace(uow.policy, supplier_poll_seconds=60)
+    assert deliver_order(uow=uow, order_no=ORDER).status == "in_progress"  # accepted by sup-a
+    assert [c for c, _ in a.calls] == ["submit"]
+    with uow:
+        uow.session.execute(update(SupplierOrder).values(next_check_at=None))  # due now
+        uow.commit()
+    del suppliers.suppliers["sup-a"]  # a process started without sup-a's client
+    assert deliver_order(uow=uow, order_no=ORDER).status == "in_progress"
+    with uow:
+        statuses = [s.status for s in uow.session.scalars(select(SupplierOrder))]
+    assert statuses == ["processing"]  # it may still succeed: never tried elsewhere
