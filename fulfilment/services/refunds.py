@@ -40,6 +40,7 @@ from fulfilment.uow import Policy, UnitOfWork
 
 RETRY = timedelta(seconds=30)
 PENDING = (RefundStatus.PENDING_APPROVAL, RefundStatus.PROCESSING)
+NEEDS_APPROVAL = "refund_needs_approval"
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,15 @@ def _open(
             next_attempt_at=None if approval else uow.clock(),
         )
         uow.session.add(refund)
+        if approval:  # on the staff alert list until someone decides
+            uow.session.add(
+                Alert(
+                    kind=NEEDS_APPROVAL,
+                    order_id=order.id,
+                    message=f"refund {request_id} of {cents / 100:.2f} {order.currency} "
+                    "waits for approval"[:500],
+                )
+            )
         if not approval and not goodwill:
             _stop_fulfilment(uow, order, requested_by)
         uow.session.flush()
@@ -327,6 +337,15 @@ def _decide(
             refusal = exc.code
         now = uow.clock()
         refund.decided_by = approved_by
+        for alert in uow.session.scalars(
+            select(Alert).where(
+                Alert.order_id == order.id,
+                Alert.kind == NEEDS_APPROVAL,
+                Alert.resolved_at.is_(None),
+            )
+        ):
+            if alert.message.startswith(f"refund {refund.request_id} "):  # exact, unlike LIKE
+                alert.resolved_at = now
         if refusal is not None:
             refund.status, refund.finished_at, refund.last_message = (
                 RefundStatus.REJECTED,

@@ -24,7 +24,7 @@ from fulfilment.services import catalog, refunds
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.orders import record_payment
 from fulfilment.services.ownership import Proof, verify_owner
-from fulfilment.services.queries import get_order
+from fulfilment.services.queries import get_order, open_alerts
 from fulfilment.services.refunds import request_refund
 from fulfilment.services.reissue import reissue_key
 from fulfilment.services.topup import handle_supplier_callback
@@ -469,3 +469,14 @@ def test_an_attempt_that_cannot_be_queried_here_waits_and_is_never_failed_over(u
     with uow:
         statuses = [s.status for s in uow.session.scalars(select(SupplierOrder))]
     assert statuses == ["processing"]  # it may still succeed: never tried elsewhere
+
+
+def test_a_refund_waiting_for_approval_is_on_the_staff_alert_list_until_decided(
+    uow, shop, payments, needs_approval
+):
+    paid_order(uow, ORDER)
+    assert _refund(uow).status == "pending_approval"
+    [waiting] = [a for a in open_alerts(uow=uow) if a.kind == "refund_needs_approval"]
+    assert waiting.order_no == ORDER and "r-1" in waiting.message
+    refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    assert [a for a in open_alerts(uow=uow) if a.kind == "refund_needs_approval"] == []
