@@ -37,8 +37,8 @@ from arq.constants import in_progress_key_prefix
 from redis.exceptions import RedisError
 
 from fulfilment.services.delivery import deliver_order
+from fulfilment.services.payouts import resume_refund
 from fulfilment.services.recovery import DueWork, due_work
-from fulfilment.services.refunds import resume_refund
 from fulfilment.uow import UnitOfWork
 from kamidesk.settings import Settings
 

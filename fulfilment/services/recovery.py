@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from fulfilment.models import Order, OrderStatus, Refund, RefundStatus
 from fulfilment.services.delivery import DeliveryOutcome, deliver_order
-from fulfilment.services.refunds import RefundResult, resume_refund
+from fulfilment.services.payouts import RefundResult, resume_refund
 from fulfilment.uow import UnitOfWork
 
 

@@ -5,14 +5,11 @@ Policy:
 - delivered card keys: only if the supplier says every key is unused; the keys are revoked;
 - delivered top-ups and partly delivered orders: a person decides (refused here);
 - above the auto-approve limit, or a partial ("goodwill") amount: needs a staff approver.
-The provider call is idempotent on the refund's request id; a refund whose answer was lost stays
-PROCESSING and the sweeper asks again with the same id.
+Paying out (the provider call and what its answer does to the order) is in `payouts`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -27,28 +24,18 @@ from fulfilment.models import (
     KeyStatus,
     Order,
     OrderStatus,
-    Payment,
     Product,
     ProductKind,
     Refund,
     RefundStatus,
 )
 from fulfilment.ports import KeyCheckStatus
-from fulfilment.ports import RefundOutcome as ProviderOutcome
 from fulfilment.services.keycheck import KeyToCheck, check_key, describe_key
+from fulfilment.services.payouts import RefundResult, as_result, pay_out
 from fulfilment.uow import Policy, UnitOfWork
 
-RETRY = timedelta(seconds=30)
 PENDING = (RefundStatus.PENDING_APPROVAL, RefundStatus.PROCESSING)
 NEEDS_APPROVAL = "refund_needs_approval"
-
-
-@dataclass(frozen=True)
-class RefundResult:
-    request_id: str
-    status: str  # succeeded | processing | pending_approval | rejected | failed
-    code: str
-    amount_cents: int
 
 
 def request_refund(
@@ -69,7 +56,7 @@ def request_refund(
     if existing is not None:
         if approved_by and existing.status == RefundStatus.PENDING_APPROVAL:
             return approve_refund(uow=uow, request_id=request_id, approved_by=approved_by)
-        return _continue(uow, existing.id, approved_by)
+        return pay_out(uow, existing.id)
     keys_to_check = _keys_needing_check(uow, order_no, amount, approved_by)
     refusal = _first_refusal(uow, keys_to_check)
     if refusal is not None:
@@ -91,7 +78,7 @@ def request_refund(
             existing = _existing(uow, request_id, order_no)
         assert existing is not None
         refund_id = existing.id
-    return _continue(uow, refund_id, approved_by)
+    return pay_out(uow, refund_id)
 
 
 def _existing(uow: UnitOfWork, request_id: str, order_no: str) -> Refund | None:
@@ -305,7 +292,7 @@ def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> Ref
         if refund is None:
             raise NotAllowed(f"no refund {request_id}", code="not_found")
         if refund.status != RefundStatus.PENDING_APPROVAL:
-            return _as_result(refund)
+            return as_result(refund)
         refund_id = refund.id
         order_no = repo.order_by_id(uow.session, refund.order_id).order_no
         amount = Decimal(refund.amount_cents) / 100
@@ -313,7 +300,7 @@ def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> Ref
     targets = _keys_needing_check(uow, order_no, amount, approved_by, pending=refund_id)
     refusal = _first_refusal(uow, targets)
     _decide(uow, refund_id, approved_by, frozenset(t.key_id for t in targets), refusal)
-    return _continue(uow, refund_id, approved_by)
+    return pay_out(uow, refund_id)
 
 
 def _decide(
@@ -366,93 +353,3 @@ def _decide(
             reason=refusal,
         )
         uow.commit()
-
-
-def _continue(uow: UnitOfWork, refund_id: int, approved_by: str | None) -> RefundResult:
-    """Pay out a PROCESSING refund (again, with the same idempotency key, if need be)."""
-    with uow:
-        refund = uow.session.get(Refund, refund_id)
-        assert refund is not None
-        if refund.status != RefundStatus.PROCESSING:
-            return _as_result(refund)
-        payment = uow.session.scalars(
-            select(Payment).where(Payment.order_id == refund.order_id)
-        ).one()
-        args = dict(
-            refund_ref=refund.request_id,
-            txn_id=payment.txn_id,
-            amount_cents=refund.amount_cents,
-            currency=payment.currency,
-        )
-    answer = uow.payments.refund(**args)  # type: ignore[arg-type]
-    with uow:
-        refund = uow.session.get(Refund, refund_id, with_for_update=True)
-        assert refund is not None
-        order = repo.order_by_id(uow.session, refund.order_id, lock=True)
-        if refund.status != RefundStatus.PROCESSING:
-            return _as_result(refund)
-        _settle(uow, refund, order, answer)
-        uow.commit()
-        return _as_result(refund)
-
-
-def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # type: ignore[no-untyped-def]
-    now = uow.clock()
-    refund.last_message = (answer.message or "")[:500] or None
-    if answer.outcome == ProviderOutcome.SUCCEEDED:
-        refund.status, refund.finished_at, refund.next_attempt_at = (
-            RefundStatus.SUCCEEDED,
-            now,
-            None,
-        )
-        refund.provider_refund_id = (answer.provider_refund_id or "")[:80] or None
-        order.refunded_cents += refund.amount_cents
-        if order.refunded_cents >= order.paid_cents:
-            before, order.status = order.status, OrderStatus.REFUNDED
-            repo.audit(
-                uow.session,
-                actor="payments",
-                action="order.refunded",
-                entity="order",
-                entity_id=order.order_no,
-                before={"status": before},
-                after={"status": order.status, "refunded_cents": order.refunded_cents},
-            )
-    elif answer.outcome == ProviderOutcome.FAILED:
-        refund.status, refund.finished_at, refund.next_attempt_at = (
-            RefundStatus.FAILED,
-            now,
-            None,
-        )
-        uow.session.add(
-            Alert(
-                kind="refund_failed",
-                order_id=order.id,
-                message=f"refund {refund.request_id} failed: {answer.message}"[:500],
-            )
-        )
-    else:
-        refund.next_attempt_at = now + RETRY
-    repo.audit(
-        uow.session,
-        actor="payments",
-        action=f"refund.{answer.outcome}",
-        entity="order",
-        entity_id=order.order_no,
-        after={"request_id": refund.request_id, "status": refund.status},
-        reason=answer.message or None,
-    )
-
-
-def resume_refund(*, uow: UnitOfWork, refund_id: int) -> RefundResult:
-    """Sweeper: push a PROCESSING refund whose provider answer never came."""
-    return _continue(uow, refund_id, None)
-
-
-def _as_result(refund: Refund) -> RefundResult:
-    if refund.status == RefundStatus.REJECTED:
-        return RefundResult(refund.request_id, refund.status, refund.last_message or "", 0)
-    code = {RefundStatus.PENDING_APPROVAL: "over_auto_limit"}.get(
-        RefundStatus(refund.status), refund.status
-    )
-    return RefundResult(refund.request_id, refund.status, code, refund.amount_cents)

@@ -1,0 +1,118 @@
+"""Paying a refund out through the payment provider, and what the answer does to the order.
+
+The provider call is idempotent on the refund's request id. A refund whose answer was lost (or
+that the provider left pending) stays PROCESSING and the sweeper asks again with the same id, so
+money moves at most once; the answer is recorded under the order's lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from fulfilment import repository as repo
+from fulfilment.models import Alert, Order, OrderStatus, Payment, Refund, RefundStatus
+from fulfilment.ports import RefundOutcome as ProviderOutcome
+from fulfilment.uow import UnitOfWork
+
+RETRY = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    request_id: str
+    status: str  # succeeded | processing | pending_approval | rejected | failed
+    code: str
+    amount_cents: int
+
+
+def pay_out(uow: UnitOfWork, refund_id: int) -> RefundResult:
+    """Pay out a PROCESSING refund (again, with the same idempotency key, if need be)."""
+    with uow:
+        refund = uow.session.get(Refund, refund_id)
+        assert refund is not None
+        if refund.status != RefundStatus.PROCESSING:
+            return as_result(refund)
+        payment = uow.session.scalars(
+            select(Payment).where(Payment.order_id == refund.order_id)
+        ).one()
+        args = dict(
+            refund_ref=refund.request_id,
+            txn_id=payment.txn_id,
+            amount_cents=refund.amount_cents,
+            currency=payment.currency,
+        )
+    answer = uow.payments.refund(**args)  # type: ignore[arg-type]
+    with uow:
+        refund = uow.session.get(Refund, refund_id, with_for_update=True)
+        assert refund is not None
+        order = repo.order_by_id(uow.session, refund.order_id, lock=True)
+        if refund.status != RefundStatus.PROCESSING:
+            return as_result(refund)
+        _settle(uow, refund, order, answer)
+        uow.commit()
+        return as_result(refund)
+
+
+def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # type: ignore[no-untyped-def]
+    now = uow.clock()
+    refund.last_message = (answer.message or "")[:500] or None
+    if answer.outcome == ProviderOutcome.SUCCEEDED:
+        refund.status, refund.finished_at, refund.next_attempt_at = (
+            RefundStatus.SUCCEEDED,
+            now,
+            None,
+        )
+        refund.provider_refund_id = (answer.provider_refund_id or "")[:80] or None
+        order.refunded_cents += refund.amount_cents
+        if order.refunded_cents >= order.paid_cents:
+            before, order.status = order.status, OrderStatus.REFUNDED
+            repo.audit(
+                uow.session,
+                actor="payments",
+                action="order.refunded",
+                entity="order",
+                entity_id=order.order_no,
+                before={"status": before},
+                after={"status": order.status, "refunded_cents": order.refunded_cents},
+            )
+    elif answer.outcome == ProviderOutcome.FAILED:
+        refund.status, refund.finished_at, refund.next_attempt_at = (
+            RefundStatus.FAILED,
+            now,
+            None,
+        )
+        uow.session.add(
+            Alert(
+                kind="refund_failed",
+                order_id=order.id,
+                message=f"refund {refund.request_id} failed: {answer.message}"[:500],
+            )
+        )
+    else:
+        refund.next_attempt_at = now + RETRY
+    repo.audit(
+        uow.session,
+        actor="payments",
+        action=f"refund.{answer.outcome}",
+        entity="order",
+        entity_id=order.order_no,
+        after={"request_id": refund.request_id, "status": refund.status},
+        reason=answer.message or None,
+    )
+
+
+def resume_refund(*, uow: UnitOfWork, refund_id: int) -> RefundResult:
+    """Sweeper: push a PROCESSING refund whose provider answer never came."""
+    return pay_out(uow, refund_id)
+
+
+def as_result(refund: Refund) -> RefundResult:
+    if refund.status == RefundStatus.REJECTED:
+        return RefundResult(refund.request_id, refund.status, refund.last_message or "", 0)
+    code = {RefundStatus.PENDING_APPROVAL: "over_auto_limit"}.get(
+        RefundStatus(refund.status), refund.status
+    )
+    return RefundResult(refund.request_id, refund.status, code, refund.amount_cents)
