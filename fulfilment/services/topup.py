@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -24,8 +24,6 @@ from fulfilment import repository as repo
 from fulfilment.errors import NotFound
 from fulfilment.models import (
     Alert,
-    Delivery,
-    DeliveryStatus,
     Order,
     OrderStatus,
     ProductSupplier,
@@ -35,11 +33,11 @@ from fulfilment.models import (
 from fulfilment.models import SupplierOrderStatus as S
 from fulfilment.ports import SupplierOutcome, SupplierResult
 from fulfilment.services.delivery import DeliveryOutcome
+from fulfilment.services.supplier_answers import record_answer
 from fulfilment.uow import UnitOfWork
 
 OPEN = (S.SUBMITTING, S.PROCESSING, S.UNKNOWN)
 MAX_STEPS = 10  # supplier calls in one advance; the sweeper continues later
-MAX_BACKOFF = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> D
                 SupplierOutcome.FAILED if step.action == "submit" else SupplierOutcome.UNKNOWN,
                 message=f"no client configured for supplier {step.supplier_code}",
             )
-            _apply(uow, step.supplier_order_id or 0, missing, via=step.action, actor=actor)
+            record_answer(uow, step.supplier_order_id or 0, missing, via=step.action, actor=actor)
             continue
         if step.action == "submit":
             result = client.submit_topup(
@@ -80,7 +78,7 @@ def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> D
             )
         else:
             result = client.query_topup(request_ref=step.request_ref)
-        _apply(uow, step.supplier_order_id or 0, result, via=step.action, actor=actor)
+        record_answer(uow, step.supplier_order_id or 0, result, via=step.action, actor=actor)
     return topup_outcome(uow=uow, order_no=order_no)
 
 
@@ -212,150 +210,8 @@ def _fail_order(uow: UnitOfWork, order: Order, actor: str, *, tried: int) -> Non
     )
 
 
-def _poll(uow: UnitOfWork) -> timedelta:
-    return timedelta(seconds=uow.policy.supplier_poll_seconds)
-
-
 def _grace(uow: UnitOfWork) -> timedelta:
     return timedelta(seconds=uow.policy.supplier_call_grace_seconds)
-
-
-def _apply(
-    uow: UnitOfWork, sorder_id: int, result: SupplierResult, *, via: str, actor: str
-) -> None:
-    """Record what the supplier said about one attempt (idempotent for terminal states)."""
-    with uow:
-        # The order first, then the attempt: the same lock order as `_next_step` (no deadlock).
-        order_id = uow.session.scalar(
-            select(SupplierOrder.order_id).where(SupplierOrder.id == sorder_id)
-        )
-        assert order_id is not None
-        order = repo.order_by_id(uow.session, order_id, lock=True)
-        sorder = uow.session.get(SupplierOrder, sorder_id, with_for_update=True)
-        assert sorder is not None
-        if sorder.status in (S.SUCCESS, S.FAILED):
-            # The first terminal answer stands; one that contradicts it (a success after we
-            # failed over, a failure after delivery) means money may be wrong: tell a person.
-            contradiction = {
-                (S.FAILED, SupplierOutcome.SUCCESS): "late_supplier_success",
-                (S.SUCCESS, SupplierOutcome.FAILED): "supplier_reversed",
-            }.get((S(sorder.status), result.outcome))
-            if contradiction:
-                _flag_once(uow, order, sorder, contradiction, result, actor)
-            return
-        now = uow.clock()
-        outcome = result.outcome
-        if outcome == SupplierOutcome.NOT_FOUND and sorder.status == S.PROCESSING:
-            outcome = SupplierOutcome.UNKNOWN  # it was accepted before: never resubmit blindly
-        sorder.last_message = (result.message or "")[:500] or sorder.last_message
-        sorder.supplier_ref = (result.supplier_ref or "")[:80] or sorder.supplier_ref
-        if outcome == SupplierOutcome.SUCCESS:
-            _succeed(uow, order, sorder, actor)
-        elif outcome == SupplierOutcome.FAILED:
-            sorder.status, sorder.finished_at, sorder.next_check_at = S.FAILED, now, None
-            _wake(order, now)  # fail over now (or at the next sweep)
-        elif outcome == SupplierOutcome.ACCEPTED:
-            sorder.status, sorder.transient_errors = S.PROCESSING, 0
-            sorder.next_check_at = now + _poll(uow)
-            _wake(order, sorder.next_check_at)
-        elif outcome == SupplierOutcome.NOT_FOUND:
-            sorder.status, sorder.needs_submit, sorder.next_check_at = S.SUBMITTING, True, now
-            _wake(order, now)
-        else:
-            _transient(uow, order, sorder, via)
-            _wake(order, sorder.next_check_at)
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action=f"topup.{via}_answer",
-            entity="order",
-            entity_id=order.order_no,
-            after={
-                "request_ref": sorder.request_ref,
-                "answer": result.outcome,
-                "status": sorder.status,
-            },
-            reason=result.message or None,
-        )
-        uow.commit()
-
-
-def _flag_once(
-    uow: UnitOfWork,
-    order: Order,
-    sorder: SupplierOrder,
-    kind: str,
-    result: SupplierResult,
-    actor: str,
-) -> None:
-    flagged = uow.session.scalar(
-        select(Alert.id).where(
-            Alert.order_id == order.id,
-            Alert.kind == kind,
-            Alert.message.startswith(f"{sorder.request_ref} ", autoescape=True),
-        )
-    )
-    if flagged is not None:
-        return
-    message = f"{sorder.request_ref} answered {result.outcome} after it was {sorder.status}"
-    uow.session.add(Alert(kind=kind, order_id=order.id, message=message[:500]))
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action=f"topup.{kind}",
-        entity="order",
-        entity_id=order.order_no,
-        after={"request_ref": sorder.request_ref, "answer": result.outcome},
-        reason=result.message or None,
-    )
-    uow.commit()
-
-
-def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: str) -> None:
-    now = uow.clock()
-    sorder.status, sorder.finished_at, sorder.next_check_at = S.SUCCESS, now, None
-    if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
-        # e.g. a late success after a refund: money moved twice; a person must sort it out.
-        uow.session.add(
-            Alert(
-                kind="late_supplier_success",
-                order_id=order.id,
-                message=f"{sorder.request_ref} succeeded after order was {order.status}",
-            )
-        )
-        return
-    uow.session.add(
-        Delivery(
-            order_id=order.id,
-            unit_no=1,
-            supplier_order_id=sorder.id,
-            status=DeliveryStatus.ACTIVE,
-            created_at=now,
-        )
-    )
-    order.status, order.delivered_at, order.next_attempt_at = OrderStatus.DELIVERED, now, None
-
-
-def _transient(uow: UnitOfWork, order: Order, sorder: SupplierOrder, via: str) -> None:
-    sorder.transient_errors += 1
-    if sorder.status == S.SUBMITTING or via == "submit":
-        sorder.status = S.UNKNOWN  # the submit may or may not have arrived: query next
-    delay = min(_poll(uow) * (2 ** min(sorder.transient_errors - 1, 10)), MAX_BACKOFF)
-    sorder.next_check_at = uow.clock() + delay
-    if sorder.transient_errors == uow.policy.supplier_max_transient_retries:
-        uow.session.add(
-            Alert(
-                kind="supplier_unreachable",
-                order_id=order.id,
-                message=f"{sorder.request_ref}: {sorder.transient_errors} "
-                "unanswered calls; still retrying",
-            )
-        )
-
-
-def _wake(order: Order, at: datetime | None) -> None:
-    if order.status in (OrderStatus.PAID, OrderStatus.DELIVERING):
-        order.next_attempt_at = at
 
 
 def handle_supplier_callback(
@@ -372,7 +228,7 @@ def handle_supplier_callback(
             raise NotFound(f"no supplier order {callback.request_ref!r} at {supplier_code}")
         order_no = repo.order_by_id(uow.session, sorder.order_id).order_no
     result = SupplierResult(callback.outcome, callback.supplier_ref, callback.message)
-    _apply(uow, sorder.id, result, via="callback", actor=f"supplier:{supplier_code}")
+    record_answer(uow, sorder.id, result, via="callback", actor=f"supplier:{supplier_code}")
     if callback.outcome == SupplierOutcome.FAILED:
         return advance_topup(uow=uow, order_no=order_no, actor=f"supplier:{supplier_code}")
     return topup_outcome(uow=uow, order_no=order_no)
