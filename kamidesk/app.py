@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from fulfilment.errors import (
     Conflict,
@@ -91,6 +92,16 @@ def create_app(
     @app.exception_handler(UnknownSupplier)
     async def unknown_supplier(_: Request, exc: UnknownSupplier) -> JSONResponse:
         return JSONResponse({"error": "not_found", "detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value (NUL characters, out-of-range numbers): the caller's
+        # input, and the unit of work rolled back, so nothing changed.
+        log.info("refused a value the database cannot store: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            {"error": "invalid_value", "detail": "a value in the request cannot be stored"},
+            status_code=422,
+        )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

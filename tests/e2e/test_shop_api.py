@@ -223,3 +223,16 @@ def test_staff_can_pause_and_resume_a_product(shop):
     resumed = shop.post("/api/v1/products/STEAM-50/resume", headers=STAFF).json()
     assert resumed["status"] == "active"
     assert shop.post("/api/v1/products/NOPE/pause", headers=STAFF).status_code == 404
+
+
+def test_a_question_with_a_nul_character_gets_an_answer_not_a_500(client):
+    asked = client.post(
+        "/api/v1/kb/ask", json={"question": "steam\x00 code 怎么用"}, headers=STAFF
+    )
+    assert asked.status_code in (200, 422), asked.text
+    comment = client.post(
+        "/api/v1/kb/feedback",
+        headers=STAFF,
+        json={"query_id": 1, "helpful": False, "comment": "bad\x00"},
+    )
+    assert comment.status_code < 500, comment.text
