@@ -287,6 +287,9 @@ class ReissueRequest(Base):
     check_result: Mapped[str | None] = mapped_column(String(20))
     decision: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # While CHECKING: when the sweeper may take the request up again (a crash, or a supplier
+    # that could not answer). A live request decides long before.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
 
 class SupplierClaim(Base):

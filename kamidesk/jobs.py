@@ -39,6 +39,7 @@ from redis.exceptions import RedisError
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.payouts import resume_refund
 from fulfilment.services.recovery import DueWork, due_work
+from fulfilment.services.reissue import resume_reissue
 from fulfilment.uow import UnitOfWork
 from kamidesk.settings import Settings
 
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "kamidesk:queue"
 DELIVER_JOB = "deliver_order"
 REFUND_JOB = "push_refund"
+REISSUE_JOB = "resume_reissue"
 MAX_ORDER_NO = 64
 
 
@@ -81,6 +83,8 @@ class Work(Protocol):
 
     def refund(self, refund_id: int) -> object: ...
 
+    def reissue(self, request_id: str) -> object: ...
+
     def due(self) -> DueWork: ...
 
 
@@ -98,6 +102,10 @@ class ServiceWork:
     def refund(self, refund_id: int) -> object:
         """Push a processing refund to the payment provider (again)."""
         return resume_refund(uow=self._runtime.uow(), refund_id=refund_id)
+
+    def reissue(self, request_id: str) -> object:
+        """Finish a reissue request left CHECKING (crash, or the supplier could not answer)."""
+        return resume_reissue(uow=self._runtime.uow(), request_id=request_id)
 
     def due(self) -> DueWork:
         """Everything pending right now, read from the database."""
@@ -210,7 +218,9 @@ class InProcessJobs:
             self._submit(f"deliver:{order_no}", self._work.deliver, order_no, rerun=False)
         for refund_id in work.refunds:
             self._submit(f"refund:{refund_id}", self._work.refund, refund_id, rerun=False)
-        return len(work.orders) + len(work.refunds)
+        for request_id in work.reissues:
+            self._submit(f"reissue:{request_id}", self._work.reissue, request_id, rerun=False)
+        return len(work.orders) + len(work.refunds) + len(work.reissues)
 
     async def drain(self) -> None:
         """Wait until no job is running or queued (for tests and orderly shutdown)."""

@@ -27,6 +27,7 @@ from kamidesk.jobs import (
     DELIVER_JOB,
     QUEUE_NAME,
     REFUND_JOB,
+    REISSUE_JOB,
     ServiceWork,
     check_order_no,
     check_refund_id,
@@ -74,8 +75,16 @@ async def push_refund(ctx: dict[str, Any], refund_id: int) -> str:
     return str(getattr(result, "status", "done"))
 
 
+async def resume_reissue(ctx: dict[str, Any], request_id: str) -> str:
+    """Finish a reissue request left CHECKING; returns its outcome status."""
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= 80:
+        raise ValueError("request_id must be a string of 1-80 characters")
+    result = await _in_thread(_work(ctx).reissue, request_id)
+    return str(getattr(result, "status", "done"))
+
+
 async def sweep(ctx: dict[str, Any]) -> int:
-    """Enqueue every due order and refund (deduplicated by job id); returns how many were new."""
+    """Enqueue every due order, refund and reissue (deduplicated by job id); returns new ones."""
     redis: ArqRedis = ctx["redis"]
     queue = redis.default_queue_name
     work = await asyncio.to_thread(_work(ctx).due)
@@ -86,6 +95,9 @@ async def sweep(ctx: dict[str, Any]) -> int:
     for refund_id in work.refunds:
         jid = job_id(queue, "refund", refund_id)
         queued += await redis.enqueue_job(REFUND_JOB, refund_id, _job_id=jid) is not None
+    for request_id in work.reissues:
+        jid = job_id(queue, "reissue", request_id)
+        queued += await redis.enqueue_job(REISSUE_JOB, request_id, _job_id=jid) is not None
     if queued:
         log.info("sweep queued %d due item(s)", queued)
     return queued
@@ -127,6 +139,7 @@ class WorkerSettings:
     functions = [  # noqa: RUF012 (arq reads class attributes)
         func(deliver_order, name=DELIVER_JOB, keep_result=0, timeout=JOB_TIMEOUT),
         func(push_refund, name=REFUND_JOB, keep_result=0, timeout=JOB_TIMEOUT),
+        func(resume_reissue, name=REISSUE_JOB, keep_result=0, timeout=JOB_TIMEOUT),
     ]
     cron_jobs = [sweep_cron(DEFAULT_SWEEP_SECONDS)]  # noqa: RUF012
     on_startup = on_startup

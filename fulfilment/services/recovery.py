@@ -7,13 +7,21 @@ is lost when a process or a queue dies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
-from fulfilment.models import Order, OrderStatus, Refund, RefundStatus
+from fulfilment.models import (
+    Order,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    ReissueRequest,
+    ReissueStatus,
+)
 from fulfilment.services.delivery import DeliveryOutcome, deliver_order
 from fulfilment.services.payouts import RefundResult, resume_refund
+from fulfilment.services.reissue import resume_reissue
 from fulfilment.uow import UnitOfWork
 
 
@@ -21,10 +29,11 @@ from fulfilment.uow import UnitOfWork
 class DueWork:
     orders: list[str]  # order numbers to deliver / advance
     refunds: list[int]  # refund ids to push to the provider
+    reissues: list[str] = field(default_factory=list)  # reissue request ids left CHECKING
 
 
 def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
-    """What is pending now (paid orders, stuck top-ups, unanswered refunds)."""
+    """What is pending now (paid orders, stuck top-ups, unanswered refunds, reissues)."""
     with uow:
         now = uow.clock()
         orders = list(
@@ -48,7 +57,17 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
                 .limit(limit)
             )
         )
-        return DueWork(orders, refunds)
+        reissues = list(
+            uow.session.scalars(
+                select(ReissueRequest.request_id)
+                .where(
+                    ReissueRequest.status == ReissueStatus.CHECKING,
+                    ReissueRequest.next_attempt_at <= now,
+                )
+                .limit(limit)
+            )
+        )
+        return DueWork(orders, refunds, reissues)
 
 
 def run_due_work(
@@ -58,4 +77,6 @@ def run_due_work(
     work = due_work(uow=uow, limit=limit)
     deliveries = [deliver_order(uow=uow, order_no=no, actor="sweeper") for no in work.orders]
     refunds = [resume_refund(uow=uow, refund_id=rid) for rid in work.refunds]
+    for request_id in work.reissues:
+        resume_reissue(uow=uow, request_id=request_id)
     return deliveries, refunds

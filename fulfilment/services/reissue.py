@@ -36,6 +36,9 @@ from fulfilment.services.delivery import STOCK_RETRY
 from fulfilment.services.keycheck import check_key, describe_key, is_bad_on_delivery
 from fulfilment.uow import UnitOfWork
 
+RESUME_AFTER = timedelta(minutes=2)  # a request still CHECKING by then was interrupted
+RECHECK_AFTER = timedelta(minutes=1)  # the supplier could not check the key: ask again
+
 
 @dataclass(frozen=True)
 class ReissueOutcome:
@@ -67,6 +70,19 @@ def reissue_key(
     return _decide(uow, request_id, result, override, requested_by)
 
 
+def resume_reissue(*, uow: UnitOfWork, request_id: str) -> ReissueOutcome:
+    """Sweeper: finish a request left CHECKING by a crash or an unreachable supplier."""
+    with uow:
+        request = uow.session.scalars(
+            select(ReissueRequest).where(ReissueRequest.request_id == request_id)
+        ).one()
+        order_no = repo.order_by_id(uow.session, request.order_id).order_no
+        reason, requested_by = request.reason, request.requested_by
+    return reissue_key(
+        uow=uow, order_no=order_no, request_id=request_id, reason=reason, requested_by=requested_by
+    )
+
+
 def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, override):  # type: ignore[no-untyped-def]
     try:
         with uow:
@@ -89,6 +105,7 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
                     order_id=order.id,
                     delivery_id=delivery.id,
                     status=ReissueStatus.NEEDS_REVIEW if limit else ReissueStatus.CHECKING,
+                    next_attempt_at=None if limit else uow.clock() + RESUME_AFTER,
                     reason=reason[:500],
                     requested_by=requested_by,
                     decision=limit,
@@ -204,7 +221,9 @@ def _decide(
         request.check_result = result.status
         bad = is_bad_on_delivery(result, key.delivered_at)
         if result.status == KeyCheckStatus.UNKNOWN and not override:
-            uow.commit()  # stays CHECKING: repeating the request checks again
+            # Stays CHECKING: repeating the request checks again, and so does the sweeper.
+            request.next_attempt_at = uow.clock() + RECHECK_AFTER
+            uow.commit()
             return ReissueOutcome(request_id, "check_unavailable", "check_unavailable")
         # Limits are checked again under the order lock: concurrent requests all passed the
         # first check before any of them was decided.
@@ -295,7 +314,7 @@ def _replace(
 def _close(
     uow: UnitOfWork, request: ReissueRequest, order: Order, status: str, code: str, actor: str
 ) -> None:
-    request.status, request.decision = status, code
+    request.status, request.decision, request.next_attempt_at = status, code, None
     repo.audit(
         uow.session,
         actor=actor,

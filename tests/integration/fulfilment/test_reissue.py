@@ -170,3 +170,67 @@ def test_a_top_up_order_cannot_have_a_key_reissued(uow, suppliers):
             reason="x",
             requested_by="bot",
         )
+
+
+def _at(uow, moment):
+    uow.clock = lambda: moment
+
+
+def test_a_reissue_interrupted_before_its_decision_is_finished_by_the_sweeper(uow, delivered):
+    from datetime import UTC, datetime
+
+    from fulfilment.services import reissue as reissue_module
+    from fulfilment.services.recovery import due_work, run_due_work
+
+    supplier, _ = delivered
+    supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)
+    start = datetime.now(UTC)
+    _at(uow, start)
+
+    def dies(*_args, **_kwargs):
+        raise RuntimeError("process killed")
+
+    original = reissue_module.check_key
+    reissue_module.check_key = dies
+    try:
+        with pytest.raises(RuntimeError):
+            reissue_key(
+                uow=uow, order_no=ORDER, request_id="rq-crash", reason="x", requested_by="bot"
+            )
+    finally:
+        reissue_module.check_key = original
+    assert due_work(uow=uow).reissues == []  # a live request is left alone at first
+    _at(uow, start + timedelta(minutes=3))
+    assert due_work(uow=uow).reissues == ["rq-crash"]
+    run_due_work(uow=uow)
+    again = reissue_key(
+        uow=uow, order_no=ORDER, request_id="rq-crash", reason="x", requested_by="bot"
+    )
+    assert (again.status, again.code) == ("reissued", "key_bad")
+    assert due_work(uow=uow).reissues == []
+    with uow:
+        assert len(uow.session.scalars(select(SupplierClaim)).all()) == 1
+
+
+def test_a_reissue_the_supplier_could_not_check_is_retried_by_the_sweeper(uow, delivered):
+    from datetime import UTC, datetime
+
+    from fulfilment.services.recovery import due_work, run_due_work
+
+    supplier, _ = delivered
+    old = _key_of(uow)
+    start = datetime.now(UTC)
+    _at(uow, start)
+    supplier.default_check = KeyCheckResult(KeyCheckStatus.UNKNOWN, message="timeout")
+    first = reissue_key(
+        uow=uow, order_no=ORDER, request_id="rq-later", reason="x", requested_by="bot"
+    )
+    assert first.status == "check_unavailable"
+    assert due_work(uow=uow).reissues == []  # not hammered: the next try is a minute away
+    supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)
+    _at(uow, start + timedelta(seconds=61))
+    run_due_work(uow=uow)
+    assert due_work(uow=uow).reissues == []
+    assert _key_of(uow) != old
+    with uow:
+        assert len(uow.session.scalars(select(SupplierClaim)).all()) == 1

@@ -28,6 +28,7 @@ class FakeWork:
 
     delivered: list[str] = field(default_factory=list)
     refunded: list[int] = field(default_factory=list)
+    reissued: list[str] = field(default_factory=list)
     threads: set[str] = field(default_factory=set)
     gate: threading.Event = field(default_factory=threading.Event)
     explode: set[str] = field(default_factory=set)
@@ -58,6 +59,10 @@ class FakeWork:
     def refund(self, refund_id: int) -> str:
         self.refunded.append(refund_id)
         return "succeeded"
+
+    def reissue(self, request_id: str) -> str:
+        self.reissued.append(request_id)
+        return "reissued"
 
     def due(self) -> DueWork:
         self.due_calls += 1
@@ -142,7 +147,7 @@ async def test_a_failing_job_is_logged_without_its_message_and_the_runner_goes_o
 async def test_the_sweep_runs_periodically_and_survives_its_own_failure(caplog):
     work = FakeWork()
     work.due_answers = [
-        DueWork(["KM0005"], [3]),
+        DueWork(["KM0005"], [3], ["rq-9"]),
         OSError("database went away"),
         DueWork(["KM0006"], []),
     ]
@@ -153,6 +158,7 @@ async def test_the_sweep_runs_periodically_and_survives_its_own_failure(caplog):
         await jobs.stop()
     assert work.delivered == ["KM0005", "KM0006"]
     assert work.refunded == [3]
+    assert work.reissued == ["rq-9"]
     assert "sweep failed: OSError" in caplog.text
 
 
