@@ -196,3 +196,33 @@ async def test_a_running_worker_records_a_heartbeat_its_health_check_can_see(arq
     assert not await worker_alive(settings, key)
     await run_burst(make_worker(arq_pool, runtime, health_check_key=key))
     assert await worker_alive(settings, key)
+
+
+async def test_a_reissue_left_checking_is_finished_by_the_arq_sweep(arq_pool, runtime, suppliers):
+    from datetime import timedelta
+
+    from fulfilment.models import ReissueRequest
+    from fulfilment.ports import KeyCheckResult, KeyCheckStatus
+    from fulfilment.services.delivery import deliver_order
+    from fulfilment.services.reissue import reissue_key
+
+    supplier = suppliers.add("sup-a")
+    uow = runtime.uow()
+    card_product(uow, keys=3)
+    paid_order(uow, "KM7000000009")
+    deliver_order(uow=uow, order_no="KM7000000009")
+    supplier.default_check = KeyCheckResult(KeyCheckStatus.UNKNOWN, message="timeout")
+    first = reissue_key(
+        uow=uow, order_no="KM7000000009", request_id="rq-arq", reason="x", requested_by="bot"
+    )
+    assert first.status == "check_unavailable"
+    supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)
+    with uow:  # the retry is due now
+        request = uow.session.scalars(select(ReissueRequest)).one()
+        request.next_attempt_at = request.created_at - timedelta(seconds=1)
+        uow.commit()
+    assert await sweep(sweep_ctx(arq_pool, runtime)) == 1
+    await run_burst(make_worker(arq_pool, runtime))
+    with uow:
+        status = uow.session.scalars(select(ReissueRequest.status)).one()
+    assert status == "reissued"
