@@ -318,6 +318,11 @@ def pause_if_low(uow: UnitOfWork, product: Product, actor: str) -> None:
     stock = repo.available_stock(uow.session, product.id)
     if stock >= product.safety_stock:
         return
+    # Only now take the product's row lock and look again: concurrent deliveries that all saw
+    # the stock fall would otherwise each pause the product and raise their own alert.
+    uow.session.refresh(product, with_for_update=True)
+    if product.status != ProductStatus.ACTIVE:
+        return
     product.status, product.pause_reason = ProductStatus.PAUSED, LOW_STOCK
     uow.session.add(
         Alert(

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from fulfilment.models import CardKey, Delivery, KeyStatus, Order, SupplierClaim
+from fulfilment.models import AuditEntry, CardKey, Delivery, KeyStatus, Order, SupplierClaim
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.reissue import reissue_key
@@ -108,3 +108,21 @@ def test_concurrent_reissues_of_one_key_replace_it_once(uow, suppliers):
         )
     assert invalid == claims == reissued
     assert active == 1
+
+
+def test_concurrent_deliveries_crossing_the_safety_stock_raise_one_alert(uow, suppliers):
+    from fulfilment.models import Alert
+
+    suppliers.add("sup-a")
+    card_product(uow, keys=30, safety_stock=25)
+    order_nos = [f"KM{n:013d}" for n in range(20)]
+    for no in order_nos:
+        paid_order(uow, no)
+    _run_all([lambda no=no: deliver_order(uow=uow.fork(), order_no=no) for no in order_nos])
+    with uow:
+        alerts = uow.session.scalars(select(Alert.kind).where(Alert.kind == "low_stock")).all()
+        paused = uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "product.paused")
+        ).all()
+    assert alerts == ["low_stock"]
+    assert len(paused) == 1
