@@ -78,6 +78,16 @@ def ingest_order(
         return IntakeOutcome(existing, created=False)
 
 
+def normalise_phone(phone: str | None) -> str | None:
+    """One spelling per number, so limits count a customer once: digits only, and a mainland
+    mobile number without its +86 / 0086 prefix (`+86 138-0013-8000` -> `13800138000`)."""
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", phone)
+    mainland = re.fullmatch(r"(?:0086|86)(1\d{10})", digits)
+    return mainland.group(1) if mainland else digits or None
+
+
 def _validate_shape(data: OrderInput) -> None:
     if not ORDER_NO.match(data.order_no):
         raise InvalidRequest("order_no must be 4-64 letters, digits, '-' or '_'")
@@ -90,6 +100,8 @@ def _validate_shape(data: OrderInput) -> None:
         raise InvalidRequest("amount is not a number") from exc
     if not re.fullmatch(r"[A-Za-z]{3}", data.currency):
         raise InvalidRequest("currency must be a 3-letter ISO code")
+    if data.buyer_phone and len(normalise_phone(data.buyer_phone) or "") < 5:
+        raise InvalidRequest("buyer_phone must have at least 5 digits")
     if not (data.buyer_email or data.buyer_phone or data.buyer_telegram_id):
         raise InvalidRequest("at least one buyer contact (email, phone, telegram id) is required")
 
@@ -151,7 +163,7 @@ def _insert(
             currency=data.currency.upper(),
             status=OrderStatus.CREATED,
             buyer_email=(data.buyer_email or None) and data.buyer_email.strip().lower(),
-            buyer_phone=data.buyer_phone,
+            buyer_phone=normalise_phone(data.buyer_phone),
             buyer_telegram_id=data.buyer_telegram_id,
             recharge_account=data.recharge_account,
             created_at=now,

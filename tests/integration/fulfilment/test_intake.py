@@ -73,6 +73,7 @@ def test_an_amount_mismatch_is_rejected_recorded_and_changes_nothing(uow, shop):
         {"amount": Decimal("50.001")},
         {"currency": "yuan"},
         {"buyer_email": None},
+        {"buyer_email": None, "buyer_phone": "+ - -"},
     ],
 )
 def test_malformed_orders_are_refused_before_anything_is_written(uow, shop, change):

@@ -234,3 +234,39 @@ def test_a_reissue_the_supplier_could_not_check_is_retried_by_the_sweeper(uow, d
     assert _key_of(uow) != old
     with uow:
         assert len(uow.session.scalars(select(SupplierClaim)).all()) == 1
+
+
+def test_the_per_customer_limit_counts_one_phone_however_it_is_written(uow, suppliers):
+    from decimal import Decimal
+
+    from fulfilment.services.orders import OrderInput, ingest_order
+
+    supplier = suppliers.add("sup-a")
+    supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)
+    card_product(uow, keys=10)
+    uow.policy = replace(uow.policy, reissue_max_per_customer=1)
+    spellings = ("+86 138-0013-8000", "13800138000")
+    for n, phone in enumerate(spellings):
+        no = f"KM20261122000{n:02d}"
+        ingest_order(
+            uow=uow,
+            data=OrderInput(
+                order_no=no,
+                sku="STEAM-50",
+                quantity=1,
+                amount=Decimal("50.00"),
+                currency="CNY",
+                buyer_phone=phone,
+            ),
+            paid=True,
+            actor="t",
+        )
+        deliver_order(uow=uow, order_no=no)
+    first = reissue_key(
+        uow=uow, order_no="KM2026112200000", request_id="c-1", reason="x", requested_by="bot"
+    )
+    second = reissue_key(
+        uow=uow, order_no="KM2026112200001", request_id="c-2", reason="x", requested_by="bot"
+    )
+    assert first.status == "reissued"
+    assert (second.status, second.code) == ("needs_review", "limit_customer")
