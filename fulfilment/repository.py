@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from fulfilment.errors import NotFound
@@ -51,6 +51,15 @@ def order_by_id(session: Session, order_id: int, *, lock: bool = False) -> Order
 
 def supplier_by_code(session: Session, code: str) -> Supplier:
     return _one(session, Supplier, Supplier.code == code, False, f"no supplier {code!r}")
+
+
+def serialise(session: Session, *keys: str) -> None:
+    """Hold transaction-scoped locks on names (PostgreSQL advisory locks, taken in sorted order
+    so two holders never wait on each other); SQLite transactions are serialised already."""
+    if not is_postgres(session):
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def take_available_keys(session: Session, product_id: int, count: int) -> list[CardKey]:

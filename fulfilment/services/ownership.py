@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from fulfilment import repository as repo
 from fulfilment.errors import InvalidRequest, OwnershipLocked
@@ -57,13 +57,9 @@ def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof)
     if not (proof.telegram_id or proof.email or proof.phone):
         raise InvalidRequest("a proof needs a telegram id, an email or a phone")
     with uow:
-        if uow.dialect == "postgresql":
-            # One proof per claimant at a time, or a burst of parallel guesses would all pass
-            # the count below before any failure is recorded (SQLite serialises writers).
-            uow.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                {"key": f"ownership:{claimant}"},
-            )
+        # One proof per claimant at a time, or a burst of parallel guesses would all pass
+        # the count below before any failure is recorded.
+        repo.serialise(uow.session, f"ownership:{claimant}")
         _raise_if_locked(uow, claimant)
         order = uow.session.scalars(select(Order).where(Order.order_no == order_no)).first()
         if order is not None and _matches(order, proof):

@@ -161,6 +161,15 @@ def _delivery_for(uow: UnitOfWork, order: Order, unit_no: int | None) -> Deliver
     raise InvalidRequest(f"unit {unit_no} of {order.order_no} has no delivered key")
 
 
+def _customer_keys(order: Order) -> list[str]:
+    contacts = (
+        ("email", order.buyer_email),
+        ("phone", order.buyer_phone),
+        ("telegram", order.buyer_telegram_id),
+    )
+    return [f"reissue-customer:{kind}:{value}" for kind, value in contacts if value]
+
+
 def _limit_hit(uow: UnitOfWork, order: Order) -> str | None:
     policy = uow.policy
     done = ReissueRequest.status == ReissueStatus.REISSUED
@@ -225,8 +234,10 @@ def _decide(
             request.next_attempt_at = uow.clock() + RECHECK_AFTER
             uow.commit()
             return ReissueOutcome(request_id, "check_unavailable", "check_unavailable")
-        # Limits are checked again under the order lock: concurrent requests all passed the
-        # first check before any of them was decided.
+        # Limits are checked again under the order lock and a lock per customer contact:
+        # concurrent requests (on this order or the customer's others) all passed the first
+        # check before any of them was decided.
+        repo.serialise(uow.session, *_customer_keys(order))
         limit = None if override else _limit_hit(uow, order)
         if delivery.status != DeliveryStatus.ACTIVE:
             _close(uow, request, order, ReissueStatus.REJECTED, "already_replaced", actor)

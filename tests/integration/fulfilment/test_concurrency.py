@@ -126,3 +126,30 @@ def test_concurrent_deliveries_crossing_the_safety_stock_raise_one_alert(uow, su
         ).all()
     assert alerts == ["low_stock"]
     assert len(paused) == 1
+
+
+def test_concurrent_reissues_on_one_customers_orders_respect_the_customer_limit(uow, suppliers):
+    from dataclasses import replace
+
+    supplier = suppliers.add("sup-a")
+    supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)
+    card_product(uow, keys=20)
+    uow.policy = replace(uow.policy, reissue_max_per_customer=2)
+    order_nos = [f"KM{n:013d}" for n in range(6)]
+    for no in order_nos:
+        paid_order(uow, no)  # all with the same buyer email
+        deliver_order(uow=uow, order_no=no)
+    outcomes = _run_all(
+        [
+            lambda no=no: reissue_key(
+                uow=uow.fork(),
+                order_no=no,
+                request_id=f"rq-{no}",
+                reason="bad",
+                requested_by="bot",
+            )
+            for no in order_nos
+        ]
+    )
+    assert sum(o.status == "reissued" for o in outcomes) == 2
+    assert sum(o.code == "limit_customer" for o in outcomes) == 4
