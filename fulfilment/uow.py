@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,11 +35,6 @@ class Policy:
     supplier_max_transient_retries: int = 8
     ownership_max_failures: int = 5
     ownership_window_minutes: int = 15
-
-    @staticmethod
-    def cents(amount: Decimal) -> int:
-        """Decimal currency units to integer cents (exact)."""
-        return int((amount * 100).to_integral_exact())
 
 
 class UnitOfWork:

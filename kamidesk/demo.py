@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from fulfilment.keyvault import KeyVault
+from fulfilment.money import to_cents
 from fulfilment.services import catalog, orders, queries
 from kamidesk.bootstrap import Container
 from kamidesk.settings import Settings, SupplierEndpoint
@@ -188,7 +189,7 @@ def _pay(box: Container, uow, payment_admin, demo: DemoOrder) -> None:  # type: 
     orders.ingest_order(uow=uow, data=data, paid=False, actor="demo")
     created = box.payments.create_payment(
         order_no=demo.order_no,
-        amount_cents=int(Decimal(price) * 100),
+        amount_cents=to_cents(Decimal(price)),
         currency="CNY",
         notify_url=f"{box.settings.public_base_url}/api/v1/callbacks/payment",
         subject=demo.sku,

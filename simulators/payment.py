@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
-from fulfilment.suppliers.amounts import AmountFormatError, format_amount, parse_amount
+from fulfilment.money import AmountFormatError, format_amount, parse_amount
 from fulfilment.suppliers.signing import signed
 from simulators.callbacks import Notifier
 from simulators.faults import FaultBook, disrupt

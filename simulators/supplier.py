@@ -29,7 +29,7 @@ from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request, Response
 
-from fulfilment.suppliers.amounts import AmountFormatError, format_amount, parse_amount
+from fulfilment.money import AmountFormatError, format_amount, parse_amount
 from fulfilment.suppliers.signing import signed
 from simulators.callbacks import Notifier
 from simulators.faults import disrupt

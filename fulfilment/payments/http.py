@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from fulfilment.money import AmountFormatError, format_amount, parse_amount
 from fulfilment.ports import (
     PaymentCallback,
     PaymentQuery,
@@ -34,7 +35,6 @@ from fulfilment.ports import (
     RefundResult,
     SignatureError,
 )
-from fulfilment.suppliers.amounts import AmountFormatError, format_amount, parse_amount
 from fulfilment.suppliers.signing import HMAC_SHA256, MalformedCallback, verify
 from fulfilment.suppliers.transport import Answer, SignedEndpoint
 

@@ -23,7 +23,8 @@ from fulfilment.models import (
     ProductSupplier,
     Supplier,
 )
-from fulfilment.uow import Policy, UnitOfWork
+from fulfilment.money import format_amount, to_cents
+from fulfilment.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 512
 MAX_BATCH_LENGTH = 64  # the card_keys.batch column
@@ -66,8 +67,8 @@ def create_product(
             sku=sku,
             name=name,
             kind=kind,
-            face_value_cents=Policy.cents(face_value),
-            price_cents=Policy.cents(price),
+            face_value_cents=to_cents(face_value),
+            price_cents=to_cents(price),
             currency=currency.upper(),
             safety_stock=safety_stock,
             status=ProductStatus.ACTIVE,
@@ -176,7 +177,7 @@ def get_product(*, uow: UnitOfWork, sku: str) -> ProductView:
             product.sku,
             product.name,
             product.kind,
-            f"{product.price_cents / 100:.2f}",
+            format_amount(product.price_cents),
             product.currency,
             product.status,
             product.pause_reason,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from fulfilment import repository as repo
 from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest, NotAllowed
 from fulfilment.models import Alert, Order, OrderStatus, Payment, ProductKind
+from fulfilment.money import format_amount, to_cents
 from fulfilment.ports import PaymentStatus
 from fulfilment.uow import UnitOfWork
 
@@ -56,7 +57,7 @@ def ingest_order(
         if existing is not None:
             return IntakeOutcome(existing, created=False)
         product = repo.product_by_sku(uow.session, data.sku)
-        cents = int(data.amount * 100)
+        cents = to_cents(data.amount)
         expected = product.price_cents * data.quantity
         mismatch = data.currency.upper() != product.currency or cents != expected
         if product.kind == ProductKind.DIRECT_TOPUP and not data.recharge_account:
@@ -65,7 +66,7 @@ def ingest_order(
         _record_rejection(uow, data, expected, product.currency, actor)
         raise AmountMismatch(
             f"amount {data.amount} {data.currency.upper()} does not match "
-            f"{data.quantity} x {product.price_cents / 100:.2f} {product.currency}"
+            f"{data.quantity} x {format_amount(product.price_cents)} {product.currency}"
         )
     try:
         return _insert(uow, data, product.id, cents, paid, actor, txn_id)
@@ -115,7 +116,7 @@ def _existing(uow: UnitOfWork, data: OrderInput) -> Order | None:
         product is not None
         and product.sku == data.sku
         and order.quantity == data.quantity
-        and order.amount_cents == int(data.amount * 100)
+        and order.amount_cents == to_cents(data.amount)
         and order.currency == data.currency.upper()
     )
     if not same:
@@ -139,7 +140,7 @@ def _record_rejection(
                 "currency": data.currency.upper(),
                 "quantity": data.quantity,
             },
-            reason=f"amount mismatch: expected {expected / 100:.2f} {currency}",
+            reason=f"amount mismatch: expected {format_amount(expected)} {currency}",
         )
         uow.commit()
 
@@ -262,7 +263,7 @@ def _flag_second_payment(
             kind=SECOND_PAYMENT,
             order_id=order.id,
             product_id=order.product_id,
-            message=f"{order.order_no}: payment {txn_id} ({amount_cents / 100:.2f}) arrived "
+            message=f"{order.order_no}: payment {txn_id} ({format_amount(amount_cents)}) arrived "
             f"after the order was {order.status}; refund it"[:500],
         )
     )

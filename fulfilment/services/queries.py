@@ -19,6 +19,7 @@ from fulfilment.models import (
     Refund,
     SupplierOrder,
 )
+from fulfilment.money import format_amount
 from fulfilment.uow import UnitOfWork
 
 
@@ -52,10 +53,6 @@ class OrderView:
     refunds: list[dict[str, object]] = field(default_factory=list)
 
 
-def _money(cents: int) -> str:
-    return f"{cents / 100:.2f}"
-
-
 def get_order(*, uow: UnitOfWork, order_no: str) -> OrderView:
     """An order with its deliveries (keys masked), refunds and supplier state."""
     with uow:
@@ -84,7 +81,7 @@ def _view(uow: UnitOfWork, order: Order) -> OrderView:
             )
         )
     refunds: list[dict[str, object]] = [
-        {"request_id": r.request_id, "amount": _money(r.amount_cents), "status": r.status}
+        {"request_id": r.request_id, "amount": format_amount(r.amount_cents), "status": r.status}
         for r in uow.session.scalars(select(Refund).where(Refund.order_id == order.id))
     ]
     return OrderView(
@@ -93,11 +90,11 @@ def _view(uow: UnitOfWork, order: Order) -> OrderView:
         product.name,
         product.kind,
         order.quantity,
-        _money(order.amount_cents),
+        format_amount(order.amount_cents),
         order.currency,
         order.status,
-        _money(order.paid_cents),
-        _money(order.refunded_cents),
+        format_amount(order.paid_cents),
+        format_amount(order.refunded_cents),
         order.recharge_account,
         order.fail_reason,
         order.created_at,

@@ -29,10 +29,11 @@ from fulfilment.models import (
     Refund,
     RefundStatus,
 )
+from fulfilment.money import format_amount, to_cents
 from fulfilment.ports import KeyCheckStatus
 from fulfilment.services.keycheck import KeyToCheck, check_key, describe_key
 from fulfilment.services.payouts import RefundResult, as_result, pay_out
-from fulfilment.uow import Policy, UnitOfWork
+from fulfilment.uow import UnitOfWork
 
 PENDING = (RefundStatus.PENDING_APPROVAL, RefundStatus.PROCESSING)
 NEEDS_APPROVAL = "refund_needs_approval"
@@ -140,11 +141,11 @@ def _remaining(uow: UnitOfWork, order: Order, exclude: int | None = None) -> int
 def _is_goodwill(
     uow: UnitOfWork, order: Order, amount: Decimal | None, exclude: int | None = None
 ) -> bool:
-    return amount is not None and Policy.cents(amount) < _remaining(uow, order, exclude)
+    return amount is not None and to_cents(amount) < _remaining(uow, order, exclude)
 
 
 def _needs_approval(uow: UnitOfWork, order: Order, amount: Decimal | None) -> bool:
-    cents = Policy.cents(amount) if amount is not None else _remaining(uow, order)
+    cents = to_cents(amount) if amount is not None else _remaining(uow, order)
     return cents > uow.policy.refund_auto_approve_cents or _is_goodwill(uow, order, amount)
 
 
@@ -166,10 +167,10 @@ def _open(
         if duplicate is not None:
             return duplicate.id
         remaining = _remaining(uow, order)
-        cents = Policy.cents(amount) if amount is not None else remaining
+        cents = to_cents(amount) if amount is not None else remaining
         if cents <= 0 or cents > remaining:
             raise NotAllowed(
-                f"refundable amount is {remaining / 100:.2f} {order.currency}",
+                f"refundable amount is {format_amount(remaining)} {order.currency}",
                 code="exceeds_paid" if cents > 0 else "nothing_to_refund",
             )
         goodwill = cents < remaining
@@ -193,7 +194,7 @@ def _open(
                 Alert(
                     kind=NEEDS_APPROVAL,
                     order_id=order.id,
-                    message=f"refund {request_id} of {cents / 100:.2f} {order.currency} "
+                    message=f"refund {request_id} of {format_amount(cents)} {order.currency} "
                     "waits for approval"[:500],
                 )
             )

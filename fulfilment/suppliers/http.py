@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 
 from fulfilment.keyvault import mask
+from fulfilment.money import format_amount
 from fulfilment.ports import (
     KeyCheckResult,
     KeyCheckStatus,
@@ -38,7 +39,6 @@ from fulfilment.ports import (
     SupplierOutcome,
     SupplierResult,
 )
-from fulfilment.suppliers.amounts import format_amount
 from fulfilment.suppliers.signing import MD5, MalformedCallback, verify
 from fulfilment.suppliers.transport import Answer, SignedEndpoint
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fulfilment.suppliers.amounts import AmountFormatError, format_amount, parse_amount
+from fulfilment.money import AmountFormatError, format_amount, parse_amount
 from fulfilment.suppliers.signing import (
     UnsupportedSignType,
     canonical_string,

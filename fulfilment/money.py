@@ -1,7 +1,5 @@
-"""Amounts on the wire: decimal strings in major units with exactly two decimals ("10.00").
-
-Inside the project money is integer cents; these two functions are the only conversion, and
-both are exact (no floats).
+"""Money: integer cents inside the project; decimal strings with two decimals ("10.00") on the
+wire, in messages and in views. Every conversion goes through here and is exact (no floats).
 
 Errors::
 
@@ -23,6 +21,14 @@ def format_amount(cents: int) -> str:
     if isinstance(cents, bool) or not isinstance(cents, int) or cents < 0:
         raise AmountFormatError(f"amount in cents must be a non-negative int, got {cents!r}")
     return f"{cents // 100}.{cents % 100:02d}"
+
+
+def to_cents(amount: Decimal) -> int:
+    """Decimal currency units to integer cents; more than two decimals is an error."""
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise AmountFormatError(f"more than two decimals: {amount}")
+    return int(cents)
 
 
 def parse_amount(text: str) -> int:
