@@ -176,7 +176,7 @@ def _product(uow, sku, name, kind, face, price, safety, links):  # type: ignore[
 
 def _pay(box: Container, uow, payment_admin, demo: DemoOrder) -> None:  # type: ignore[no-untyped-def]
     """Order -> payment at the sandbox -> the customer pays -> signed callback to the app."""
-    price = {"STEAM-50": "48.00", "APPLE-100": "96.00", "CM-100": "98.50"}[demo.sku]
+    price = catalog.get_product(uow=uow, sku=demo.sku).price  # as seeded above
     data = orders.OrderInput(
         order_no=demo.order_no,
         sku=demo.sku,
