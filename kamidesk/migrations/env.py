@@ -9,15 +9,11 @@ config = context.config
 
 
 def _metadata():  # type: ignore[no-untyped-def]
+    from bot.models import Base as BotBase
     from fulfilment.models import Base as FulfilmentBase
+    from knowledge_base.models import Base as KbBase
 
-    metas = [FulfilmentBase.metadata]
-    try:
-        from knowledge_base.models import Base as KbBase
-    except ImportError:  # the knowledge base has no tables yet
-        return metas
-    metas.append(KbBase.metadata)
-    return metas
+    return [FulfilmentBase.metadata, KbBase.metadata, BotBase.metadata]
 
 
 def run_migrations_offline() -> None:
