@@ -40,10 +40,10 @@ MAX_TEXT = 2000
 class BotError(Exception):
     """Base of the chatbot's errors.
 
-        BotError
-        ├── UnknownConversation   no conversation with that id (the web chat answers 404)
-        ├── InvalidMessage        empty, over-long, or neither text nor a button
-        └── TooManyRequests       a client over its rate limit (429)
+    BotError
+    ├── UnknownConversation   no conversation with that id (the web chat answers 404)
+    ├── InvalidMessage        empty, over-long, or neither text nor a button
+    └── TooManyRequests       a client over its rate limit (429)
     """
 
 

@@ -8,9 +8,12 @@ zhconv). Text without letters (an order number, an emoji) keeps the conversation
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
+from pathlib import Path
 
 import zhconv
+import zhconv.zhconv as _zhconv
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 TEMPLATE_LANGUAGES = ("zh", "en")
@@ -19,6 +22,17 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Tokens that say nothing about the language: order numbers, emails, keys, numbers, urls.
 _NEUTRAL = re.compile(r"\S*\d\S*|\S+@\S+|https?://\S+")
 _LATIN = re.compile(r"[A-Za-z]{2,}")
+
+
+_loaded = threading.Lock()
+
+
+def _load_dictionary() -> None:
+    # zhconv's own loader leaves its data file open (a ResourceWarning); hand it the path so it
+    # reads the file with a context manager instead. Loaded once, on first use.
+    with _loaded:
+        if _zhconv.zhcdicts is None:
+            _zhconv.loaddict(str(Path(zhconv.__file__).parent / "zhcdict.json"))
 
 
 def detect(text: str, current: str | None = None) -> str | None:
@@ -33,6 +47,7 @@ def detect(text: str, current: str | None = None) -> str | None:
 
 
 def _is_traditional(cjk: str) -> bool:
+    _load_dictionary()
     simplified = zhconv.convert(cjk, "zh-hans")
     changed = sum(a != b for a, b in zip(cjk, simplified, strict=False))
     return changed > 0 and changed * 10 >= len(cjk)  # one odd character is not enough
@@ -58,4 +73,5 @@ def template_language(language: str | None) -> str:
 @lru_cache(maxsize=4096)
 def to_traditional(text: str) -> str:
     """Simplified -> Traditional (Taiwan usage)."""
+    _load_dictionary()
     return zhconv.convert(text, "zh-tw")

@@ -104,4 +104,3 @@ class Notice(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-

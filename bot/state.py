@@ -14,6 +14,7 @@ Two stores behind one protocol, the engine's code is the same for both:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -166,7 +167,6 @@ class RedisStateStore:
         try:
             yield
         finally:
-            try:
+            # LockError: it expired while held (the turn took longer than the timeout).
+            with contextlib.suppress(LockError):
                 lock.release()
-            except LockError:  # expired while we held it: the turn took longer than the timeout
-                pass

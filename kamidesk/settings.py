@@ -71,7 +71,7 @@ class Settings(BaseSettings):
         default_factory=lambda: [
             r"\b\d{16,24}\b",
             r"\bKM\d{13}\b",
-            r"\bDJ[0-9A-Z]{14}\b",
+            r"\bDJ[0-9A-Z]{14,18}\b",
         ]
     )
 

@@ -15,7 +15,7 @@ TEST_DATA_FILE = PACKAGE_DIR / "data" / "test" / "test.yml"
 DEFAULT_ORDER_ID_PATTERNS: tuple[str, ...] = (
     r"\b\d{16,24}\b",
     r"\bKM\d{13}\b",
-    r"\bDJ[0-9A-Z]{14}\b",
+    r"\bDJ[0-9A-Z]{14,18}\b",
 )
 FALLBACK_INTENT = "nlu_fallback"
 

@@ -125,9 +125,7 @@ def order_facts(*, uow: UnitOfWork, order_no: str) -> OrderFacts:
             currency=order.currency,
             paid=order.paid_cents > 0,
             refunded=format_amount(order.refunded_cents),
-            refundable=format_amount(
-                max(order.paid_cents - order.refunded_cents - in_flight, 0)
-            ),
+            refundable=format_amount(max(order.paid_cents - order.refunded_cents - in_flight, 0)),
             created_at=order.created_at,
             paid_at=order.paid_at,
             delivered_at=order.delivered_at,
@@ -139,9 +137,7 @@ def order_facts(*, uow: UnitOfWork, order_no: str) -> OrderFacts:
             supplier_ref=sorder.supplier_ref if sorder else None,
             refunds=refunds,
             reissues=len(reissues),
-            open_reissue=next(
-                (r.request_id for r in reissues if r.status == "checking"), None
-            ),
+            open_reissue=next((r.request_id for r in reissues if r.status == "checking"), None),
         )
 
 

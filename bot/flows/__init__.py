@@ -1,0 +1,232 @@
+"""The steps the decision table names, and what happens when the bot was waiting for an answer.
+
+A text message is understood (`understand`), a button tap looked up (`tap`); either continues
+what the bot asked for (`resume`) or runs the decision table (`route`). The steps live in
+`proof` (order selection and ownership), `orders` (status, keys), `money` (refunds, payments),
+`people` (handoffs, details for a ticket, small talk, the knowledge base) and `buttons`.
+Steps never show anything about an order before ownership is proven: `decide` only reaches an
+order step with `proven=True`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.engine import Turn
+from bot.flows import buttons, money, orders, people
+from bot.flows import proof as proofs
+from bot.orders import Proof
+from bot.policy import ORDER_INTENTS, decide
+from bot.state import Pending
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+def understand(turn: Turn) -> None:
+    """A text message: parse it, take what it tells, continue or start a flow."""
+    parsed = turn.engine.nlu.parse(turn.text)
+    turn.parsed = parsed
+    intent = parsed.get("intent", {}).get("name") or "nlu_fallback"
+    entities = {e["entity"]: e["value"] for e in parsed.get("entities", [])}
+    intent = _refine(intent, parsed, entities)
+    turn.intent = intent
+    state = turn.state
+    order_no = entities.get("order_id")
+    if order_no:
+        proofs.select_order(turn, order_no.upper())
+    proof = proofs.proof_from(entities)
+    pending = state.pending
+    if pending is not None and resume(turn, pending, intent, order_no, proof):
+        return
+    unproven = state.order_no and state.order_no not in state.proven
+    if proof is not None and unproven and not proofs.prove(turn, state.order_no, proof):
+        return
+    if intent in ("nlu_fallback", "out_of_scope", "faq") or intent in ORDER_INTENTS:
+        pair = turn.engine.disambiguate(parsed) if turn.engine.disambiguate else None
+        if pair is not None and intent != "nlu_fallback":
+            ask_which(turn, pair)
+            return
+    if intent == "inform_order" and not order_no and proof is None:
+        intent = "nlu_fallback"
+    route(turn, intent)
+
+
+def _refine(intent: str, parsed: dict[str, Any], entities: dict[str, str]) -> str:
+    """A message with an order number is about that order: prefer the best order intent in
+    the ranking over small talk or "out of scope" ("hi, what's the status of KM...?")."""
+    if not entities.get("order_id") or intent in ORDER_INTENTS:
+        return intent
+    if intent in ("human_agent", "complaint"):
+        return intent
+    for candidate in parsed.get("intent_ranking", []):
+        if candidate["name"] in ORDER_INTENTS and candidate["confidence"] >= 0.15:
+            return str(candidate["name"])
+    return "inform_order"
+
+
+def tap(turn: Turn, payload: str) -> None:
+    """A button: look its action up in the state (unknown tokens are refused)."""
+    action = turn.state.buttons.get(payload)
+    if action is None:
+        turn.say("button_expired")
+        people.greet_menu(turn)
+        return
+    kind = action.get("do")
+    turn.intent = f"button:{kind}"
+    once = kind in ("handoff", "kb_feedback", "csat", "cancel")
+    if once and payload in turn.state.used_buttons:
+        turn.say("already_done")
+        return
+    turn.state.mark_used(payload)
+    handler = BUTTONS.get(str(kind))
+    if handler is None:
+        turn.say("button_expired")
+        return
+    if turn.state.handoff and kind not in ("csat", "kb_feedback"):
+        turn.say("handoff_waiting")
+        return
+    handler(turn, action, payload)
+
+
+def route(turn: Turn, intent: str) -> None:
+    """Run the decision table for `intent` with what the turn knows."""
+    state = turn.state
+    state.fallbacks = state.fallbacks + 1 if intent == "nlu_fallback" else 0
+    if intent in ORDER_INTENTS or intent == "inform_order":
+        proofs.telegram_orders(turn, intent)
+        if state.pending is not None and state.pending.kind == "choose_order":
+            return
+    order_no = state.order_no
+    proven = bool(order_no and order_no in state.proven)
+    facts = proofs.facts_of(turn, order_no) if proven and order_no else None
+    if proven and facts is None:  # the order vanished (should not happen): start over
+        state.order_no = None
+        proven = False
+    step = decide(
+        intent,
+        has_order=bool(order_no),
+        proven=proven,
+        facts=facts,
+        fallbacks=state.fallbacks - 1 if intent == "nlu_fallback" else 0,
+    )
+    STEPS[step](turn, intent, facts)
+
+
+def resume(
+    turn: Turn, pending: Pending, intent: str, order_no: str | None, proof: Proof | None
+) -> bool:
+    """Continue what the bot asked for; False when the message starts something else."""
+    state = turn.state
+    wanted = pending.intent or "order_status"
+    if pending.kind in ("ask_order", "choose_order"):
+        if order_no:
+            state.pending = None
+            route(turn, wanted)
+            return True
+        if intent in ("inform_order", "affirm", "nlu_fallback") and proof is None:
+            turn.say("ask_order_again")
+            return True
+        state.pending = None
+        return False
+    if pending.kind == "ask_proof":
+        if proof is not None and state.order_no:
+            state.pending = None
+            if proofs.prove(turn, state.order_no, proof):
+                route(turn, wanted)
+            else:
+                state.pending = pending  # still waiting for a proof
+            return True
+        if order_no:
+            state.pending = None
+            route(turn, wanted)
+            return True
+        if intent in ("inform_order", "affirm", "nlu_fallback"):
+            turn.say("ask_proof_again")
+            return True
+        state.pending = None
+        return False
+    if pending.kind == "confirm":
+        token = pending.data.get("token")
+        if intent == "affirm" and token in state.buttons:
+            state.pending = None
+            tap(turn, token)
+            return True
+        if intent == "deny":
+            state.pending = None
+            turn.say("cancelled")
+            return True
+        state.pending = None
+        return False
+    if pending.kind == "collect":
+        if intent in ("human_agent", "deny") or (
+            intent in ORDER_INTENTS and intent != pending.intent and len(turn.text) < 40
+        ):
+            state.pending = None
+            if intent == "deny":
+                turn.say("cancelled")
+                return True
+            return False
+        state.pending = None
+        people.open_ticket(turn, pending.intent or "complaint", details=turn.text, **pending.data)
+        return True
+    if pending.kind == "csat":
+        score = re.fullmatch(r"\s*([1-5])\s*(?:/\s*5)?\s*", turn.text)
+        state.pending = None
+        if score:
+            buttons.csat(turn, {"score": int(score.group(1))}, "")
+            return True
+        return False
+    state.pending = None
+    return False
+
+
+def ask_which(turn: Turn, pair: tuple[str, str]) -> None:
+    turn.state.pending = None
+    choices = tuple((turn.t(f"intent_{name}"), {"do": "intent", "intent": name}) for name in pair)
+    turn.say("did_you_mean", buttons_extra=choices)
+
+
+STEP_NAMES = (
+    "ask_order",
+    "ask_proof",
+    "after_sales_menu",
+    "order_unpaid",
+    "order_waiting",
+    "show_keys",
+    "topup_check",
+    "topup_delivered",
+    "topup_delivered_dispute",
+    "order_failed",
+    "order_closed",
+    "reissue_checking",
+    "confirm_reissue",
+    "confirm_refund",
+    "refund_status",
+    "refund_topup_delivered",
+    "refund_topup_in_progress",
+    "cancel_unpaid",
+    "cancel_delivered",
+    "confirm_payment",
+    "payment_recorded",
+    "wrong_account_not_topup",
+    "collect_wrong_account",
+    "collect_invoice",
+    "collect_complaint",
+    "handoff",
+    "handoff_fallbacks",
+    "greet",
+    "goodbye",
+    "thanks",
+    "nothing_pending",
+    "out_of_scope",
+    "fallback",
+    "answer_faq",
+)
+STEPS = {
+    name: getattr(module, name)
+    for name in STEP_NAMES
+    for module in (orders, money, people, proofs)
+    if hasattr(module, name)
+}
+BUTTONS = buttons.BUTTONS
