@@ -10,6 +10,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
+from bot.channels import web
+from bot.engine import DialogueEngine
 from fulfilment.errors import (
     Conflict,
     FulfilmentError,
@@ -20,9 +22,10 @@ from fulfilment.errors import (
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
-from kamidesk.api import callbacks, kb, shop, staff
+from kamidesk.api import callbacks, kb, shop, staff, tickets
 from kamidesk.api.deps import staff_only
 from kamidesk.bootstrap import Container, build
+from kamidesk.chatbot import build_chatbot, warm_up
 from kamidesk.jobs import Jobs, make_jobs
 from kamidesk.settings import Settings, get_settings
 
@@ -49,6 +52,7 @@ def create_app(
     *,
     container: Container | None = None,
     jobs: Jobs | None = None,
+    chatbot: DialogueEngine | None = None,
 ) -> FastAPI:
     """Build the app; tests inject a container and jobs, production builds from settings."""
 
@@ -57,6 +61,10 @@ def create_app(
         box = container or build(settings or get_settings())
         runner = jobs or make_jobs(box)
         app.state.container, app.state.jobs = box, runner
+        app.state.bot = chatbot or build_chatbot(box)
+        app.state.kb = app.state.bot.kb  # the admin API edits what the bot answers from
+        if chatbot is None:
+            warm_up(app.state.bot)
         await runner.start()
         try:
             yield
@@ -74,6 +82,9 @@ def create_app(
     app.include_router(shop.router)
     app.include_router(staff.router)
     app.include_router(callbacks.router)
+    app.include_router(tickets.router)
+    app.include_router(web.api)
+    app.include_router(web.page)
     # The knowledge-base admin API edits what customers are told: staff only.
     app.include_router(
         kb.router, prefix="/api/v1/kb", tags=["knowledge base"], dependencies=[Depends(staff_only)]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # One Alembic branch per package that owns tables, so packages migrate independently.
-VERSION_DIRS = ("fulfilment", "knowledge_base", "bot")
+VERSION_DIRS = ("fulfilment", "knowledge_base", "bot", "desk")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

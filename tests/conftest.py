@@ -69,9 +69,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _truncate_all(url: str) -> None:
     from bot.models import Base as BotBase
+    from desk.models import Base as DeskBase
 
     engine = create_engine(url)
-    tables = [*Base.metadata.sorted_tables, *BotBase.metadata.sorted_tables]
+    tables = [
+        *Base.metadata.sorted_tables,
+        *BotBase.metadata.sorted_tables,
+        *DeskBase.metadata.sorted_tables,
+    ]
     names = ", ".join(f'"{t.name}"' for t in tables)
     with engine.begin() as conn:
         # TRUNCATE does not fire the audit log's row triggers; tests may reset it.

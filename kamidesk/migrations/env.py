@@ -10,10 +10,11 @@ config = context.config
 
 def _metadata():  # type: ignore[no-untyped-def]
     from bot.models import Base as BotBase
+    from desk.models import Base as DeskBase
     from fulfilment.models import Base as FulfilmentBase
     from knowledge_base.models import Base as KbBase
 
-    return [FulfilmentBase.metadata, KbBase.metadata, BotBase.metadata]
+    return [FulfilmentBase.metadata, KbBase.metadata, BotBase.metadata, DeskBase.metadata]
 
 
 def run_migrations_offline() -> None:

@@ -9,6 +9,8 @@ from pydantic import SecretStr
 
 from kamidesk.app import create_app
 from kamidesk.bootstrap import Container
+from kamidesk.chatbot import build_chatbot
+from knowledge_base import KnowledgeBase, KnowledgeBaseService
 from kamidesk.settings import Settings
 
 SHOP = {"Authorization": "Bearer shop-token-for-tests"}
@@ -63,8 +65,20 @@ def jobs() -> RecordingJobs:
     return RecordingJobs()
 
 
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeBase:
+    return KnowledgeBase()
+
+
 @pytest.fixture
-def client(container, jobs):  # type: ignore[no-untyped-def]
-    app = create_app(container=container, jobs=jobs)
+def chatbot(container, knowledge):  # type: ignore[no-untyped-def]
+    return build_chatbot(
+        container, kb=KnowledgeBaseService(knowledge, container.session_factory)
+    )
+
+
+@pytest.fixture
+def client(container, jobs, chatbot):  # type: ignore[no-untyped-def]
+    app = create_app(container=container, jobs=jobs, chatbot=chatbot)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -1,0 +1,78 @@
+"""Wiring of the chatbot: the dialogue engine from the container and the settings.
+
+State and guessing limits live in Redis when REDIS_URL is set (shared by every app process),
+in process memory otherwise. A handoff opens a desk ticket in the same transaction as the
+turn that asked for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from redis import Redis
+
+from bot.engine import DialogueEngine, HandoffRequest
+from bot.guard import Guard
+from bot.orders import OrderDesk
+from bot.state import MemoryStateStore, RedisStateStore, StateStore
+from bot.transcript import Transcripts
+from desk import tickets
+from fulfilment.uow import UnitOfWork
+from kamidesk.bootstrap import Container
+from knowledge_base import KnowledgeBase, KnowledgeBaseService
+
+
+@dataclass(frozen=True)
+class TicketHandoffs:
+    """The bot's handoffs become desk tickets; ratings land on the conversation's ticket."""
+
+    def record(self, uow: UnitOfWork, request: HandoffRequest) -> None:
+        tickets.open_ticket(uow, request)
+
+    def rated(self, uow: UnitOfWork, conversation_id: str, score: int) -> None:
+        tickets.rate(uow, conversation_id, score)
+
+
+def build_chatbot(
+    container: Container,
+    *,
+    kb: KnowledgeBaseService | None = None,
+    redis: Redis | None = None,
+) -> DialogueEngine:
+    """The engine every channel shares (one per process)."""
+    from kamidesk.cli.nlu import config_from_settings
+    from nlu import build_parser
+
+    settings = container.settings
+    state: StateStore
+    if settings.redis_url:
+        client = redis or Redis.from_url(settings.redis_url)
+        state = RedisStateStore(client)
+        guard = Guard(settings.redis_url)
+    else:
+        state = MemoryStateStore()
+        guard = Guard()
+    knowledge = kb or KnowledgeBaseService(KnowledgeBase(), container.session_factory)
+    return DialogueEngine(
+        transcripts=Transcripts(container.uow),
+        state=state,
+        orders=OrderDesk(container.uow),
+        nlu=build_parser(config_from_settings(settings)),
+        kb=knowledge,
+        handoffs=TicketHandoffs(),
+        guard=guard,
+    )
+
+
+def warm_up(engine: DialogueEngine) -> threading.Thread:
+    """Load the knowledge base's tokenizer and the NLU model in the background, so the first
+    customer does not wait for them."""
+
+    def run() -> None:
+        engine.nlu.parse("hello")
+        engine.kb.kb.search("warm up", "zh", 1)
+
+    thread = threading.Thread(target=run, name="kamidesk-warm-up", daemon=True)
+    thread.start()
+    return thread
