@@ -21,6 +21,18 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
     app.command("bench")(bench)
+    app.command("chat")(chat)
+
+
+def chat(
+    url: str = typer.Option("http://127.0.0.1:8000", help="a running kamidesk (make demo)"),
+    language: str | None = typer.Option(None, help="zh-CN, zh-TW or en (default: detected)"),
+    name: str | None = typer.Option(None, help="your name, as the bot greets you"),
+) -> None:
+    """Talk to the chatbot in this terminal (the same engine as the web chat and Telegram)."""
+    from bot.channels.terminal import run
+
+    raise typer.Exit(run(url, language=language, name=name))
 
 
 def db_upgrade() -> None:

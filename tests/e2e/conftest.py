@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from kamidesk.app import create_app
 from kamidesk.bootstrap import Container
 from kamidesk.chatbot import build_chatbot
-from knowledge_base import KnowledgeBase, KnowledgeBaseService
 from kamidesk.settings import Settings
+from knowledge_base import KnowledgeBase, KnowledgeBaseService
 
 SHOP = {"Authorization": "Bearer shop-token-for-tests"}
 STAFF = {"Authorization": "Bearer staff-token-for-tests"}
@@ -72,9 +72,7 @@ def knowledge() -> KnowledgeBase:
 
 @pytest.fixture
 def chatbot(container, knowledge):  # type: ignore[no-untyped-def]
-    return build_chatbot(
-        container, kb=KnowledgeBaseService(knowledge, container.session_factory)
-    )
+    return build_chatbot(container, kb=KnowledgeBaseService(knowledge, container.session_factory))
 
 
 @pytest.fixture

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fulfilment.ports import KeyCheckStatus
 from tests.e2e.conftest import STAFF
-from tests.integration.bot.shop import EMAIL, KEY_ORDER, delivered_key, key_shop, mark_key, reissues
+from tests.integration.bot.shop import (
+    EMAIL,
+    KEY_ORDER,
+    delivered_key,
+    key_shop,
+    mark_key,
+    reissues,
+)
 
 
 def _start(client, **user) -> str:  # type: ignore[no-untyped-def]
