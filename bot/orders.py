@@ -53,6 +53,10 @@ class OrderDesk:
     def eta(self, sku: str) -> Eta:
         return aftersales.delivery_eta(uow=self._uow(), sku=sku)
 
+    def waiting(self, order_nos: list[str]) -> list[aftersales.WaitingOrder]:
+        """Which of these orders are paid and still being delivered."""
+        return aftersales.waiting_orders(uow=self._uow(), order_nos=order_nos)
+
     def telegram_orders(self, telegram_id: str) -> list[str]:
         return aftersales.orders_of_telegram_user(uow=self._uow(), telegram_id=telegram_id)
 

@@ -225,6 +225,14 @@ class Transcripts:
             )
             return [_info(r) for r in rows]
 
+    def recently_linked_orders(self, limit: int = 500) -> list[str]:
+        """Order numbers that conversations proved most recently (newest first)."""
+        with self._uow() as uow:
+            rows = uow.session.scalars(
+                select(OrderLink.order_no).order_by(OrderLink.id.desc()).limit(limit)
+            )
+            return list(dict.fromkeys(rows))
+
     def telegram_conversation(self, user_id: str) -> ConversationInfo | None:
         with self._uow() as uow:
             row = uow.session.scalars(

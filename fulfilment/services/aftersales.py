@@ -66,6 +66,7 @@ class OrderFacts:
     refunds: tuple[RefundFact, ...]
     reissues: int  # reissue requests on this order (any outcome)
     open_reissue: str | None  # a request still being checked
+    buyer_telegram_id: str | None = None  # where proactive notices may go (never shown)
 
 
 def order_facts(*, uow: UnitOfWork, order_no: str) -> OrderFacts:
@@ -138,6 +139,7 @@ def order_facts(*, uow: UnitOfWork, order_no: str) -> OrderFacts:
             refunds=refunds,
             reissues=len(reissues),
             open_reissue=next((r.request_id for r in reissues if r.status == "checking"), None),
+            buyer_telegram_id=order.buyer_telegram_id,
         )
 
 
@@ -186,3 +188,27 @@ def orders_of_telegram_user(*, uow: UnitOfWork, telegram_id: str, limit: int = 5
                 .limit(limit)
             )
         )
+
+
+@dataclass(frozen=True)
+class WaitingOrder:
+    order_no: str
+    sku: str
+    paid_at: datetime
+
+
+def waiting_orders(*, uow: UnitOfWork, order_nos: list[str]) -> list[WaitingOrder]:
+    """Which of these orders are paid but not delivered yet (for "sorry for the wait")."""
+    if not order_nos:
+        return []
+    with uow:
+        rows = uow.session.execute(
+            select(Order.order_no, Product.sku, Order.paid_at)
+            .join(Product, Product.id == Order.product_id)
+            .where(
+                Order.order_no.in_(order_nos),
+                Order.status.in_((OrderStatus.PAID, OrderStatus.DELIVERING)),
+                Order.paid_at.is_not(None),
+            )
+        ).all()
+        return [WaitingOrder(no, sku, paid_at) for no, sku, paid_at in rows]
