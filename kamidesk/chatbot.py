@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from bot.engine import DialogueEngine, HandoffRequest
-from bot.guard import Guard
+from bot.guard import Guard, GuardLimits
 from bot.orders import OrderDesk
 from bot.state import MemoryStateStore, RedisStateStore, StateStore
 from bot.transcript import Transcripts
@@ -45,14 +45,21 @@ def build_chatbot(
     from nlu import build_parser
 
     settings = container.settings
+    limits = GuardLimits(
+        failed_proofs_per_conversation=settings.chat_failed_proofs_per_conversation,
+        failed_proofs_per_user=settings.chat_failed_proofs_per_user,
+        failed_proofs_per_ip=settings.chat_failed_proofs_per_ip,
+        conversations_per_ip=settings.chat_conversations_per_ip,
+        messages_per_conversation=settings.chat_messages_per_conversation,
+    )
     state: StateStore
     if settings.redis_url:
         client = redis or Redis.from_url(settings.redis_url)
         state = RedisStateStore(client)
-        guard = Guard(settings.redis_url)
+        guard = Guard(settings.redis_url, limits)
     else:
         state = MemoryStateStore()
-        guard = Guard()
+        guard = Guard(limits=limits)
     knowledge = kb or KnowledgeBaseService(KnowledgeBase(), container.session_factory)
     return DialogueEngine(
         transcripts=Transcripts(container.uow),

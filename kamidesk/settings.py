@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     ownership_max_failures: int = 5
     ownership_window_minutes: int = 15
 
+    # Chatbot limits (the `limits` library's notation: "N/period"), on top of the ownership
+    # lock-out above: a web client can open new conversations at will.
+    chat_conversations_per_ip: str = "30/10 minutes"
+    chat_messages_per_conversation: str = "40/minute"
+    chat_failed_proofs_per_conversation: str = "5/15 minutes"
+    chat_failed_proofs_per_user: str = "5/15 minutes"
+    chat_failed_proofs_per_ip: str = "10/hour"
+
     # NLU
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
