@@ -47,7 +47,8 @@ class Pending:
 class ConversationState:
     language: str | None = None
     order_no: str | None = None
-    proven: dict[str, str] = field(default_factory=dict)  # order_no -> proof kind
+    proven: dict[str, str] = field(default_factory=dict)  # order_no -> "kind:value"
+    proof_hint: str | None = None  # an email/phone given before the order number
     pending: Pending | None = None
     buttons: dict[str, dict[str, Any]] = field(default_factory=dict)  # token -> action
     used_buttons: list[str] = field(default_factory=list)

@@ -42,6 +42,8 @@ def understand(turn: Turn) -> None:
     unproven = state.order_no and state.order_no not in state.proven
     if proof is not None and unproven and not proofs.prove(turn, state.order_no, proof):
         return
+    if proof is not None and not state.order_no:
+        state.proof_hint = proofs.encode(proof)  # tried as soon as an order number arrives
     if intent in ("nlu_fallback", "out_of_scope", "faq") or intent in ORDER_INTENTS:
         pair = turn.engine.disambiguate(parsed) if turn.engine.disambiguate else None
         if pair is not None and intent != "nlu_fallback":
@@ -98,6 +100,10 @@ def route(turn: Turn, intent: str) -> None:
         if state.pending is not None and state.pending.kind == "choose_order":
             return
     order_no = state.order_no
+    if order_no and order_no not in state.proven and state.proof_hint:
+        hint, state.proof_hint = proofs.decode(state.proof_hint), None
+        if hint is not None and not proofs.prove(turn, order_no, hint):
+            return
     proven = bool(order_no and order_no in state.proven)
     facts = proofs.facts_of(turn, order_no) if proven and order_no else None
     if proven and facts is None:  # the order vanished (should not happen): start over
@@ -124,7 +130,11 @@ def resume(
             state.pending = None
             route(turn, wanted)
             return True
-        if intent in ("inform_order", "affirm", "nlu_fallback") and proof is None:
+        if proof is not None:  # the email or phone came first: kept for the order number
+            state.proof_hint = proofs.encode(proof)
+            turn.say("ask_order_again")
+            return True
+        if intent in ("inform_order", "affirm", "nlu_fallback"):
             turn.say("ask_order_again")
             return True
         state.pending = None
@@ -147,14 +157,17 @@ def resume(
         state.pending = None
         return False
     if pending.kind == "confirm":
-        token = pending.data.get("token")
-        if intent == "affirm" and token in state.buttons:
+        yes, no = pending.data.get("token"), pending.data.get("no")
+        if intent == "affirm" and yes in state.buttons:
             state.pending = None
-            tap(turn, token)
+            tap(turn, yes)
             return True
         if intent == "deny":
             state.pending = None
-            turn.say("cancelled")
+            if no in state.buttons:
+                tap(turn, no)
+            else:
+                turn.say("cancelled")
             return True
         state.pending = None
         return False

@@ -8,6 +8,7 @@ from typing import Any
 
 import bot.flows.orders as orders
 from bot.engine import Turn
+from bot.language import to_traditional
 from bot.orders import OrderFacts
 from bot.state import Pending
 
@@ -162,27 +163,22 @@ def answer_faq(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
         )
         return
     article = best.article
-    body = _plain(article.body)
+    title, body = article.title, _plain(article.body)
     if turn.language == "zh-TW":
-        from bot.language import to_traditional
-
-        body = to_traditional(body)
+        title, body = to_traditional(title), to_traditional(body)
     action = {"do": "kb_feedback", "article_id": article.id, "query_id": asked.query_id}
     turn.say(
         "faq_answer",
-        title=article.title if turn.language != "zh-TW" else _tw(article.title),
+        title=title,
         body=body,
         buttons_extra=(
             (turn.t("button_helpful"), {**action, "helpful": True}),
             (turn.t("button_not_helpful"), {**action, "helpful": False}),
         ),
     )
-
-
-def _tw(text: str) -> str:
-    from bot.language import to_traditional
-
-    return to_traditional(text)
+    yes, no = (b["payload"] for b in turn.outgoing[-1].buttons)
+    # "yes" / "no" typed instead of tapped answer the question too.
+    turn.state.pending = Pending("confirm", intent="faq", data={"token": yes, "no": no})
 
 
 def _plain(markdown: str, limit: int = 1500) -> str:

@@ -61,18 +61,25 @@ def prove(turn: Turn, order_no: str, proof: Proof) -> bool:
 
 def remember_proof(turn: Turn, order_no: str, proof: Proof) -> None:
     # Kept so keys can be revealed later in the conversation (the service checks it again).
-    value = proof.telegram_id or proof.email or proof.phone or ""
-    turn.state.proven[order_no] = f"{proof_kind(proof)}:{value}"
+    turn.state.proven[order_no] = encode(proof)
 
 
-def stored_proof(turn: Turn, order_no: str) -> Proof | None:
-    raw = turn.state.proven.get(order_no)
+def encode(proof: Proof) -> str:
+    """A proof as kept in the conversation state: `email:...`, `phone:...`, `telegram:...`."""
+    return f"{proof_kind(proof)}:{proof.telegram_id or proof.email or proof.phone or ''}"
+
+
+def decode(raw: str | None) -> Proof | None:
     if not raw or ":" not in raw:
         return None
     kind, value = raw.split(":", 1)
     if kind == "telegram":
         return Proof(telegram_id=value)
     return Proof(email=value) if kind == "email" else Proof(phone=value)
+
+
+def stored_proof(turn: Turn, order_no: str) -> Proof | None:
+    return decode(turn.state.proven.get(order_no))
 
 
 def telegram_orders(turn: Turn, intent: str) -> None:

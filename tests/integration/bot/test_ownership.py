@@ -134,3 +134,20 @@ def test_a_forged_button_payload_does_nothing(uow, suppliers, web_chat):
     from tests.integration.bot.shop import reissues
 
     assert reissues(uow) == 0
+
+
+def test_a_wrong_email_then_the_right_one_proves_the_order(uow, suppliers, web_chat):
+    key_shop(uow, suppliers)
+    chat = web_chat("en")
+    chat.say(f"where is {KEY_ORDER}")
+    assert "doesn't match" in chat.say("typo@example.com")
+    assert "STEAM-50-KEY" in chat.say(EMAIL)
+    assert revealed_to(uow, "web:") == 1
+
+
+def test_the_email_may_come_before_the_order_number(uow, suppliers, web_chat):
+    key_shop(uow, suppliers)
+    chat = web_chat("zh-CN")
+    chat.say("我的卡密在哪里")
+    assert "订单号" in chat.say(f"我的邮箱是 {EMAIL}")
+    assert "STEAM-50-KEY" in chat.say(KEY_ORDER)

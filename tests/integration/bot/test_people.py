@@ -67,3 +67,14 @@ def test_an_unanswerable_question_offers_a_person(uow, web_chat, handoffs):
     chat = web_chat("en")
     chat.say("what is the capital of mongolia's second largest province in 1820")
     assert "Talk to a person" in chat.buttons or "person" in chat.text
+
+
+def test_typing_no_after_a_faq_answer_is_feedback_too(uow, web_chat):
+    chat = web_chat("en")
+    chat.say("how do I redeem a steam wallet code?")
+    assert "Did this help?" in chat.text
+    assert "colleague" in chat.say("no")
+    assert (
+        count(uow, select(func.count()).select_from(Feedback).where(Feedback.helpful.is_(False)))
+        == 1
+    )
