@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from bot.models import Channel, Conversation, Delivery, Message, Notice, OrderLink, Sender
 from fulfilment.uow import UnitOfWork
@@ -288,7 +289,38 @@ class Transcripts:
                 for r in rows
             ]
 
-    def mark_pushed(self, message_id: int, *, ok: bool, retry_in: float = 30.0) -> None:
+    def claim_push(self, message_id: int, *, lease: float = 120.0) -> bool:
+        """Take a message for sending: only when it is due and is the oldest message still
+        pending in its conversation (so messages go out in order). It is then not due for
+        `lease` seconds, so a second sender (another process, another trigger) cannot take it
+        too; a sender that dies before `mark_pushed` leaves it to be taken again after that.
+        One conditional UPDATE, atomic on SQLite and PostgreSQL alike."""
+        earlier = aliased(Message)
+        with self._uow() as uow:
+            now = uow.clock()
+            result = uow.session.execute(
+                update(Message)
+                .where(
+                    Message.id == message_id,
+                    Message.delivery == Delivery.PENDING,
+                    Message.next_attempt_at <= now,
+                    ~exists().where(
+                        earlier.conversation_id == Message.conversation_id,
+                        earlier.delivery == Delivery.PENDING,
+                        earlier.id < Message.id,
+                    ),
+                )
+                .values(next_attempt_at=now + timedelta(seconds=lease))
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+            return bool(getattr(result, "rowcount", 0) == 1)
+
+    def mark_pushed(
+        self, message_id: int, *, ok: bool, retry_in: float = 30.0, give_up: bool = False
+    ) -> None:
+        """Record a push: sent, or failed (retried with backoff; `give_up`: never again, e.g.
+        the customer blocked the bot)."""
         with self._uow() as uow:
             row = uow.session.get(Message, message_id)
             if row is None or row.delivery != Delivery.PENDING:
@@ -298,7 +330,7 @@ class Transcripts:
                 row.next_attempt_at = None
             else:
                 row.attempts += 1
-                if row.attempts >= 8:
+                if give_up or row.attempts >= 8:
                     row.delivery, row.next_attempt_at = Delivery.FAILED, None
                 else:
                     row.next_attempt_at = uow.clock() + timedelta(

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
 from bot.channels import web
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import webhook as telegram_webhook
 from bot.engine import DialogueEngine
 from fulfilment.errors import (
     Conflict,
@@ -25,7 +27,7 @@ from fulfilment.suppliers.directory import UnknownSupplier
 from kamidesk.api import callbacks, kb, shop, staff, tickets
 from kamidesk.api.deps import staff_only
 from kamidesk.bootstrap import Container, build
-from kamidesk.chatbot import build_chatbot, warm_up
+from kamidesk.chatbot import build_chatbot, build_telegram, warm_up
 from kamidesk.jobs import Jobs, make_jobs
 from kamidesk.settings import Settings, get_settings
 
@@ -53,8 +55,10 @@ def create_app(
     container: Container | None = None,
     jobs: Jobs | None = None,
     chatbot: DialogueEngine | None = None,
+    telegram: TelegramChannel | None = None,
 ) -> FastAPI:
-    """Build the app; tests inject a container and jobs, production builds from settings."""
+    """Build the app; tests inject a container and jobs, production builds from settings.
+    The Telegram channel runs when TELEGRAM_BOT_TOKEN is set (or one is injected)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,10 +69,15 @@ def create_app(
         app.state.kb = app.state.bot.kb  # the admin API edits what the bot answers from
         if chatbot is None:
             warm_up(app.state.bot)
+        app.state.telegram = telegram or build_telegram(box.settings, app.state.bot)
         await runner.start()
+        if app.state.telegram is not None:
+            await app.state.telegram.start()  # connects in the background
         try:
             yield
         finally:
+            if app.state.telegram is not None:
+                await app.state.telegram.stop()
             await runner.stop()
             if container is None:
                 box.close()
@@ -85,6 +94,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(web.api)
     app.include_router(web.page)
+    app.include_router(telegram_webhook)
     # The knowledge-base admin API edits what customers are told: staff only.
     app.include_router(
         kb.router, prefix="/api/v1/kb", tags=["knowledge base"], dependencies=[Depends(staff_only)]

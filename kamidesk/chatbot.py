@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from bot.channels.telegram import TelegramChannel
 from bot.engine import DialogueEngine, HandoffRequest
 from bot.guard import Guard, GuardLimits
 from bot.orders import OrderDesk
@@ -20,6 +21,7 @@ from bot.transcript import Transcripts
 from desk import tickets
 from fulfilment.uow import UnitOfWork
 from kamidesk.bootstrap import Container
+from kamidesk.settings import Settings
 from knowledge_base import KnowledgeBase, KnowledgeBaseService
 
 
@@ -69,6 +71,22 @@ def build_chatbot(
         kb=knowledge,
         handoffs=TicketHandoffs(),
         guard=guard,
+    )
+
+
+def build_telegram(settings: Settings, engine: DialogueEngine) -> TelegramChannel | None:
+    """The Telegram channel when TELEGRAM_BOT_TOKEN is set: long polling, or a webhook when
+    TELEGRAM_WEBHOOK_URL is set."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    if not token.strip():
+        return None
+    secret = settings.telegram_webhook_secret
+    return TelegramChannel(
+        engine,
+        token=token.strip(),
+        base_url=settings.telegram_base_url,
+        webhook_url=settings.telegram_webhook_url or None,
+        webhook_secret=secret.get_secret_value() if secret else None,
     )
 
 

@@ -6,13 +6,16 @@ Secrets are `SecretStr`. A placeholder secret refuses to start outside demo mode
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
+# What Telegram accepts as a webhook secret token (sent back in a header).
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SupplierEndpoint(BaseModel):
@@ -82,6 +85,27 @@ class Settings(BaseSettings):
             r"\bDJ[0-9A-Z]{14,18}\b",
         ]
     )
+
+    # Telegram (python-telegram-bot). A token turns the channel on: long polling, or a webhook
+    # at POST /telegram/webhook when TELEGRAM_WEBHOOK_URL (its public address) is set.
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org"  # or a self-hosted Bot API server
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if not self.telegram_webhook_url:
+            return self
+        secret = (
+            self.telegram_webhook_secret.get_secret_value() if self.telegram_webhook_secret else ""
+        )
+        if not WEBHOOK_SECRET.fullmatch(secret):
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: 1-256 characters of "
+                "A-Z, a-z, 0-9, _ and -"
+            )
+        return self
 
     def check_production_ready(self) -> None:
         """Refuse placeholder secrets unless running in demo mode."""
