@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 BASE_URL = "http://bot-api.test"  # what the channel is given as TELEGRAM_BASE_URL
 TOKEN = "123456:TEST-token-never-in-logs"
@@ -120,6 +120,24 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         params = dict(request_data.parameters) if request_data else {}
         return await self.api.answer(url, params)
+
+
+def refuse_real_requests(monkeypatch: Any) -> None:
+    """Make python-telegram-bot's real transport fail the test if anything ever uses it."""
+
+    async def refuse(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        raise AssertionError("a real Bot API request was attempted")
+
+    monkeypatch.setattr(HTTPXRequest, "do_request", refuse)
+
+
+def wait_until(condition: Any, timeout: float = 15.0) -> None:
+    """For tests driving the app's own event loop from outside (TestClient)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {condition}")
+        time.sleep(0.02)
 
 
 def _ok(result: Any) -> tuple[int, bytes]:

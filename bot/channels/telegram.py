@@ -14,17 +14,10 @@ caption gets a polite "text only"; groups and channels are ignored (support is p
 - Errors go to an error handler that logs them; the application keeps running. The token is
   never logged (httpx's request lines, which contain it, are redacted).
 
-Pushing. A message stored with delivery PENDING for a Telegram conversation (a proactive notice,
-later an agent's reply) is sent by `push_pending`, which the channel runs every second and the
-job runner may call too; the rows are the truth, so a restart loses nothing. Each message is
-first *claimed* with one conditional UPDATE (`Transcripts.claim_push`): only when it is due and
-is the oldest pending message of its conversation; the claim makes it not due for a lease. So
-two processes (or two triggers in one process) never both send it, and a conversation's messages
-go out in order: a later one waits until the earlier one is sent or given up. After the call it
-is marked sent, or failed: retried with backoff, or given up at once when Telegram says the user
-blocked the bot or the chat is gone. The one remaining gap is a crash between Telegram accepting
-a message and the row being marked: after the lease it is sent again (at least once, never lost;
-the Bot API has no idempotency key).
+Messages stored for a Telegram chat with delivery PENDING (proactive notices, later agents'
+replies) are pushed by `push_pending` (see `bot.channels.pushing`: claimed row by row, so several
+senders never send one twice), which the channel runs every second; the job runner may call it
+too. A user who blocked the bot (Forbidden) or a chat that is gone is given up at once.
 """
 
 from __future__ import annotations
@@ -38,18 +31,15 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     LinkPreviewOptions,
     Update,
 )
-from telegram.constants import ChatType, MessageLimit
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -58,6 +48,8 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.ptb import PerChatUpdateProcessor, RedactToken, keyboard, split_text
+from bot.channels.pushing import Pusher
 from bot.engine import MAX_TEXT, Button, DialogueEngine, Incoming, InvalidMessage, TooManyRequests
 from bot.models import Channel
 from bot.transcript import ConversationInfo, StoredMessage
@@ -70,63 +62,11 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # /start and /help become a greeting the NLU understands, in the conversation's language (an
 # English "hello" would switch a Chinese conversation to English).
 GREETINGS = {"en": "hello", "zh-CN": "你好", "zh-TW": "哈囉"}
-PUSH_LEASE_SECONDS = 120.0
 CHATTY_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE  # no edits, no groups
 
 Context = ContextTypes.DEFAULT_TYPE
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Different chats at once, one chat's updates in arrival order (the engine's lock keeps
-    them apart but not in order). Tasks start in arrival order and take their chat's lock, which
-    is first come first served, before anything else can suspend them."""
-
-    def __init__(self, max_concurrent_updates: int = 16) -> None:
-        super().__init__(max_concurrent_updates)
-        self._chats: dict[int | None, tuple[asyncio.Lock, int]] = {}
-
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = (
-            update.effective_chat.id
-            if isinstance(update, Update) and update.effective_chat
-            else None
-        )
-        lock, users = self._chats.get(key, (asyncio.Lock(), 0))
-        self._chats[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await super().process_update(update, coroutine)
-        finally:
-            lock, users = self._chats[key]
-            if users > 1:
-                self._chats[key] = (lock, users - 1)
-            else:
-                del self._chats[key]
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-
-class RedactToken(logging.Filter):
-    """httpx logs each request's URL, and a Bot API URL contains the token."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self._token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._token in message:
-            record.msg, record.args = message.replace(self._token, "<TELEGRAM_BOT_TOKEN>"), None
-        return True
 
 
 class TelegramChannel:
@@ -154,7 +94,11 @@ class TelegramChannel:
         self.push_every = push_every
         self.ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._push_lock = asyncio.Lock()
+        # Forbidden: the user blocked the bot; BadRequest: e.g. the chat is gone. The same
+        # call would fail again, so the message is given up, not retried.
+        self.pusher = Pusher(
+            engine.transcripts, Channel.TELEGRAM, self._push, permanent=(Forbidden, BadRequest)
+        )
         self._redact = RedactToken(token)
         base = base_url.rstrip("/")
         builder = (
@@ -211,7 +155,8 @@ class TelegramChannel:
             )
         if not started:
             return
-        self._tasks.append(asyncio.create_task(self._push_forever(), name="telegram-push"))
+        pushing = self.pusher.run_forever(self.push_every)
+        self._tasks.append(asyncio.create_task(pushing, name="telegram-push"))
         self.ready.set()
         mode = "webhook" if self.webhook_url else "long polling"
         log.info("Telegram channel running as @%s (%s)", app.bot.username, mode)
@@ -372,85 +317,13 @@ class TelegramChannel:
     # -- pushing ------------------------------------------------------------------------------
 
     async def push_pending(self) -> int:
-        """Send every due pending message, in order per conversation; returns how many were
-        sent. Idempotent and safe to run from several places (see the module docstring)."""
-        transcripts = self.engine.transcripts
-        async with self._push_lock:
-            due = await asyncio.to_thread(transcripts.pending_pushes)
-            sent = 0
-            for conversation_id in dict.fromkeys(cid for _, cid in due):
-                sent += await self._push_conversation(conversation_id)
-            return sent
+        """Send the due messages stored for Telegram chats (`bot.channels.pushing`); returns
+        how many were sent. Idempotent, and safe to run from several places at once."""
+        return await self.pusher.push_pending()
 
-    async def _push_conversation(self, conversation_id: str) -> int:
-        transcripts = self.engine.transcripts
-        conversation = await asyncio.to_thread(transcripts.get, conversation_id)
-        if conversation is None or conversation.channel != Channel.TELEGRAM:
-            log.warning("pending message of non-Telegram conversation %s", conversation_id[:8])
-            return 0
-        sent = 0
-        for message in await asyncio.to_thread(transcripts.push_queue, conversation_id):
-            claim = partial(transcripts.claim_push, message.id, lease=PUSH_LEASE_SECONDS)
-            if not await asyncio.to_thread(claim):
-                break  # not due, being sent elsewhere, or an earlier one is still pending
-            outcome = await self._push_one(conversation, message)
-            mark = partial(
-                transcripts.mark_pushed,
-                message.id,
-                ok=outcome == "sent",
-                give_up=outcome == "gave_up",
-            )
-            await asyncio.to_thread(mark)
-            if outcome == "retry":
-                break  # the later messages wait for this one
-            if outcome == "sent":
-                sent += 1
-        return sent
-
-    async def _push_one(self, conversation: ConversationInfo, message: StoredMessage) -> str:
+    async def _push(self, conversation: ConversationInfo, message: StoredMessage) -> None:
         buttons = [Button(b["title"], b["payload"]) for b in message.buttons]
-        try:
-            await self.send(self._chat_id(conversation), message.text, buttons)
-        except Forbidden:
-            log.info("message %s not delivered: the user blocked the bot", message.id)
-            return "gave_up"
-        except BadRequest as exc:  # chat not found, ...: the same call would fail again
-            log.warning("Telegram refused message %s: %s", message.id, exc.message)
-            return "gave_up"
-        except Exception as exc:
-            log.warning("pushing message %s failed (%s); retrying later", message.id, exc)
-            return "retry"
-        return "sent"
-
-    async def _push_forever(self) -> None:
-        while True:
-            try:
-                await self.push_pending()
-            except Exception:
-                log.exception("pushing pending Telegram messages failed")
-            await asyncio.sleep(self.push_every)
-
-
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """One button per row (titles are sentences); callback data is the opaque token."""
-    rows = []
-    for button in buttons:
-        if 0 < len(button.payload.encode()) <= 64:
-            rows.append([InlineKeyboardButton(button.title, callback_data=button.payload)])
-        else:
-            log.warning("button %r dropped: its payload does not fit Telegram", button.title)
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Parts Telegram accepts, cut at line ends where possible."""
-    parts, rest = [], text.strip() or "…"
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
-        parts.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n")
-    return [*parts, rest]
+        await self.send(self._chat_id(conversation), message.text, buttons)
 
 
 webhook = APIRouter(include_in_schema=False)

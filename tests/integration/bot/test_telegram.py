@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
 from telegram import Update
-from telegram.request import HTTPXRequest
 
 from bot.channels.telegram import TelegramChannel
 from bot.engine import push_delivery_for
@@ -28,6 +28,7 @@ from tests.fake_bot_api import (
     FakeBotApi,
     group_chat,
     message_update,
+    refuse_real_requests,
     sticker_update,
     tap_update,
 )
@@ -46,10 +47,7 @@ OWNER, STRANGER = 555001, 555002
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):  # type: ignore[no-untyped-def]
-    async def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError("a real Bot API request was attempted")
-
-    monkeypatch.setattr(HTTPXRequest, "do_request", refuse)
+    refuse_real_requests(monkeypatch)
 
 
 @pytest.fixture
@@ -283,7 +281,8 @@ async def test_a_failed_push_is_retried_after_a_backoff_and_keeps_the_order(
     api.fail_next("sendMessage", 502, "Bad Gateway")
     assert await channel.push_pending() == 0
     assert delivery_of(uow, first) == (Delivery.PENDING, 1)
-    assert api.texts(OWNER) == [], "the second waits for the first"
+    assert delivery_of(uow, second) == (Delivery.PENDING, 0), "the second waits for the first"
+    assert api.texts(OWNER) == []
     assert await channel.push_pending() == 0, "not due again before the backoff"
     time_passes(uow, first)
     assert await channel.push_pending() == 2
@@ -331,3 +330,35 @@ def test_a_claim_is_taken_once_and_only_for_the_oldest_pending_message(bot):
     assert not transcripts.claim_push(first), "taken by someone else for the lease"
     transcripts.mark_pushed(first, ok=True)
     assert transcripts.claim_push(second)
+
+
+async def test_chats_are_handled_at_once_but_each_chat_in_order(bot, channel, api, monkeypatch):
+    other_chat_done = threading.Event()
+    finished: list[str] = []
+    real = bot.handle
+
+    def handle(conversation_id, incoming):  # type: ignore[no-untyped-def]
+        if incoming.text == "first":  # slow: waits until the other chat was answered
+            assert other_chat_done.wait(10), "another chat had to wait for a slow one"
+        replies = real(conversation_id, incoming)
+        finished.append(incoming.text)
+        if incoming.text == "from the other chat":
+            other_chat_done.set()
+        return replies
+
+    monkeypatch.setattr(bot, "handle", handle)
+    await channel.application.start()  # the update queue, as polling or the webhook fill it
+    try:
+        for update in (
+            message_update(OWNER, "first"),
+            message_update(OWNER, "second"),
+            message_update(STRANGER, "from the other chat"),
+        ):
+            await channel.application.update_queue.put(Update.de_json(update, None))
+        for _ in range(500):
+            if len(finished) == 3:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await channel.application.stop()
+    assert finished == ["from the other chat", "first", "second"]
