@@ -183,6 +183,8 @@ try:
        -d '{{"request_id":"try-1","reason":"customer says invalid"}}' \\
        {base}/api/v1/orders/KM2026112200002/reissue
 """)
+    if settings.telegram_bot_token:
+        typer.echo("Telegram: message your bot in a private chat (prove orders: demo@example.com)")
 
 
 def _serve_and_seed(app, host, port, box, sims, settings) -> None:  # type: ignore[no-untyped-def]

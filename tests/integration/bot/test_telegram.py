@@ -17,6 +17,7 @@ from telegram import Update
 from bot.channels.telegram import TelegramChannel
 from bot.engine import push_delivery_for
 from bot.models import Channel, Conversation, Delivery, Message, Sender
+from bot.notices import Notices, OrderNotice
 from bot.transcript import Outgoing
 from fulfilment.ports import KeyCheckStatus
 from fulfilment.services.delivery import deliver_order
@@ -271,6 +272,22 @@ async def test_a_pending_notice_is_pushed_once_in_order_and_marked_sent(bot, cha
     assert await channel.push_pending() == 0
     assert api.texts(OWNER) == ["Your order is delivered.", "Your refund is paid."]
     assert delivery_of(uow, first)[0] == delivery_of(uow, second)[0] == Delivery.SENT
+
+
+async def test_a_notice_for_the_telegram_buyer_is_pushed_once_in_their_language(
+    uow, suppliers, bot, channel, api
+):
+    telegram_order(uow, suppliers)
+    await feed(channel, message_update(OWNER, "你好", language="zh-hans"))
+    api.clear()
+    notices = Notices(bot.transcripts, bot.orders)
+    delivered = OrderNotice(f"delivered:{ORDER}", ORDER, "notice_key_delivered", {})
+    assert notices.tell(delivered) == 1
+    assert await channel.push_pending() == 1
+    assert notices.tell(delivered) == 0, "the same event again"
+    assert await channel.push_pending() == 0
+    assert api.texts(OWNER) == [f"您的订单 {ORDER} 已发货。在这里告诉我“查看卡密”即可查看。"]
+    assert api.texts() == api.texts(OWNER), "nobody else hears about the order"
 
 
 async def test_a_failed_push_is_retried_after_a_backoff_and_keeps_the_order(
