@@ -34,6 +34,7 @@ class Call:
 class FakeBotApi:
     """The Bot API's side: what was called, what to fail next, updates to hand out."""
 
+    base_url: str = BASE_URL
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -65,7 +66,7 @@ class FakeBotApi:
 
     async def answer(self, url: str, params: dict[str, Any]) -> tuple[int, bytes]:
         method = url.rsplit("/", 1)[-1]
-        if not url.startswith(f"{BASE_URL}/bot{TOKEN}/"):
+        if not url.startswith(f"{self.base_url}/bot{TOKEN}/"):
             return _error(404, f"unexpected URL for {method}")
         queued = self.failures.get(method)
         if queued:
@@ -120,6 +121,28 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         params = dict(request_data.parameters) if request_data else {}
         return await self.api.answer(url, params)
+
+
+# Parameters python-telegram-bot sends as plain strings; the others are JSON-encoded.
+_STRING_PARAMS = {"text", "url", "secret_token", "callback_query_id"}
+
+
+def bot_api_server(api: FakeBotApi) -> Any:
+    """The stand-in as an HTTP server (a self-hosted Bot API server's shape), for the real
+    transport: `run_in_thread(bot_api_server(api))`, then TELEGRAM_BASE_URL is its address."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        params = {k: v if k in _STRING_PARAMS else json.loads(str(v)) for k, v in form.items()}
+        url = f"{api.base_url}{request.url.path}"
+        code, body = await api.answer(url, params)
+        return Response(body, status_code=code, media_type="application/json")
+
+    return Starlette(routes=[Route("/bot{token}/{method}", endpoint, methods=["POST"])])
 
 
 def refuse_real_requests(monkeypatch: Any) -> None:

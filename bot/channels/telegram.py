@@ -93,6 +93,7 @@ class TelegramChannel:
         self._secret = webhook_secret or ""
         self.push_every = push_every
         self.ready = asyncio.Event()
+        self._connected = False
         self._tasks: list[asyncio.Task[None]] = []
         # Forbidden: the user blocked the bot; BadRequest: e.g. the chat is gone. The same
         # call would fail again, so the message is given up, not retried.
@@ -142,7 +143,7 @@ class TelegramChannel:
 
     async def _start_up(self) -> None:
         app = self.application
-        if not await self._retrying(app.initialize, "connect"):
+        if not await self._retrying(self.connect, "connect"):
             return
         await app.start()
         if self.webhook_url:
@@ -160,6 +161,11 @@ class TelegramChannel:
         self.ready.set()
         mode = "webhook" if self.webhook_url else "long polling"
         log.info("Telegram channel running as @%s (%s)", app.bot.username, mode)
+
+    async def connect(self) -> None:
+        """Meet the Bot API (getMe); `start` does this, retrying until Telegram answers."""
+        await self.application.initialize()
+        self._connected = True
 
     async def _set_webhook(self) -> None:
         await self.application.bot.set_webhook(
@@ -193,6 +199,7 @@ class TelegramChannel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self.ready.clear()
+        self._connected = False
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -318,7 +325,11 @@ class TelegramChannel:
 
     async def push_pending(self) -> int:
         """Send the due messages stored for Telegram chats (`bot.channels.pushing`); returns
-        how many were sent. Idempotent, and safe to run from several places at once."""
+        how many were sent. Idempotent, and safe to run from several places at once (in this
+        process: on its event loop). Until the channel is connected nothing is tried, so no
+        message spends its attempts on a bot that cannot send yet."""
+        if not self._connected:
+            return 0
         return await self.pusher.push_pending()
 
     async def _push(self, conversation: ConversationInfo, message: StoredMessage) -> None:

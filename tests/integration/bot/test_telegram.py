@@ -69,7 +69,7 @@ def make_channel(engine, api: FakeBotApi) -> TelegramChannel:  # type: ignore[no
 @pytest.fixture
 async def channel(bot, api):  # type: ignore[no-untyped-def]
     channel = make_channel(bot, api)
-    await channel.application.initialize()  # getMe
+    await channel.connect()  # getMe
     api.clear()
     yield channel
     await channel.application.shutdown()
@@ -268,6 +268,9 @@ def time_passes(uow, message_id: int) -> None:  # type: ignore[no-untyped-def]
 async def test_a_pending_notice_is_pushed_once_in_order_and_marked_sent(bot, channel, api, uow):
     first = queue_notice(bot, OWNER, "n1", "Your order is delivered.")
     second = queue_notice(bot, OWNER, "n2", "Your refund is paid.")
+    unconnected = make_channel(bot, api)
+    assert await unconnected.push_pending() == 0, "nothing is tried before the bot connects"
+    assert delivery_of(uow, first) == (Delivery.PENDING, 0)
     assert await channel.push_pending() == 2
     assert await channel.push_pending() == 0
     assert api.texts(OWNER) == ["Your order is delivered.", "Your refund is paid."]
@@ -323,7 +326,7 @@ async def test_two_pushers_never_send_a_message_twice(bot, api, uow):
     ids = [queue_notice(bot, OWNER + i % 3, f"n{i}", f"notice {i}") for i in range(12)]
     one, two = make_channel(bot, api), make_channel(bot, api)
     for channel in (one, two):
-        await channel.application.initialize()
+        await channel.connect()
     try:
         for _ in range(3):
             await asyncio.gather(one.push_pending(), two.push_pending())
