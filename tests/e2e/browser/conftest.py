@@ -33,6 +33,10 @@ CHROMIUM_ARGS = [
 ]
 STORE = "kamidesk.chat.conversation"  # chat.js keeps the conversation id under this key
 
+# Tests of the page alone (not of what the bot stores) run on SQLite only; the others run on
+# both databases through the suite's `db_url` parametrisation.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 # A shared 2-core machine can be slow; these are waits for the page, not performance checks.
 expect.set_options(timeout=15_000)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.models import Conversation, Message, Sender
 from bot.transcript import Outgoing
+from tests.e2e.browser.conftest import sqlite_only
 from tests.integration.bot.shop import EMAIL, KEY_ORDER, count, key_shop
 
 pytestmark = pytest.mark.browser
@@ -45,6 +46,7 @@ def test_a_reload_keeps_the_conversation_and_its_history(open_chat, uow, supplie
     expect(chat.messages("customer", "hello")).to_have_count(1)
 
 
+@sqlite_only
 def test_a_saved_conversation_the_server_does_not_know_starts_afresh(open_chat, uow):
     chat = open_chat()
     chat.page.evaluate("localStorage.setItem('kamidesk.chat.conversation', 'x'.repeat(32))")
@@ -134,6 +136,7 @@ def answering(status: int):  # type: ignore[no-untyped-def]
     return lambda route: route.fulfill(status=status, content_type="application/json", body="{}")
 
 
+@sqlite_only
 def test_errors_are_shown_politely_in_the_customers_language(open_chat):
     chat = open_chat(locale="zh-CN")
     notice = chat.page.locator("#notice")
