@@ -158,7 +158,8 @@ function bubble({ id, from, text, buttons, at, name }) {
   item.append(el("span", from === "agent" ? "who" : "who sr-only", who));
   item.append(el("p", "text", text));
   if (buttons?.length) item.append(choices(buttons));
-  const when = at ? new Date(at) : new Date();
+  const stamp = at ? new Date(at) : new Date();
+  const when = Number.isNaN(stamp.getTime()) ? new Date() : stamp;
   const time = el("time", "at", clock.format(when));
   time.dateTime = when.toISOString();
   item.append(time);
