@@ -65,6 +65,9 @@ def policy_from(settings: Settings) -> Policy:
         supplier_max_transient_retries=settings.supplier_max_transient_retries,
         ownership_max_failures=settings.ownership_max_failures,
         ownership_window_minutes=settings.ownership_window_minutes,
+        ownership_order_max_failures=settings.ownership_order_max_failures,
+        ownership_order_throttle_seconds=settings.ownership_order_throttle_seconds,
+        key_redemption_ambiguity_seconds=settings.key_redemption_ambiguity_seconds,
     )
 
 

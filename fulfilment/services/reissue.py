@@ -33,7 +33,13 @@ from fulfilment.models import (
 )
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
 from fulfilment.services.delivery import STOCK_RETRY
-from fulfilment.services.keycheck import check_key, describe_key, is_bad_on_delivery
+from fulfilment.services.keycheck import (
+    ambiguity,
+    check_key,
+    describe_key,
+    is_bad_on_delivery,
+    redeemed_near_delivery,
+)
 from fulfilment.uow import UnitOfWork
 
 RESUME_AFTER = timedelta(minutes=2)  # a request still CHECKING by then was interrupted
@@ -228,7 +234,7 @@ def _decide(
         key = uow.session.get(CardKey, delivery.card_key_id)
         assert key is not None
         request.check_result = result.status
-        bad = is_bad_on_delivery(result, key.delivered_at)
+        bad = is_bad_on_delivery(result, key.delivered_at, ambiguity(uow))
         if result.status == KeyCheckStatus.UNKNOWN and not override:
             # Stays CHECKING: repeating the request checks again, and so does the sweeper.
             request.next_attempt_at = uow.clock() + RECHECK_AFTER
@@ -262,6 +268,11 @@ def _decide(
         elif bad is False:
             _close(
                 uow, request, order, ReissueStatus.NEEDS_REVIEW, "redeemed_after_delivery", actor
+            )
+        elif redeemed_near_delivery(result, key.delivered_at, ambiguity(uow)):
+            # Before or after the delivery, nobody can tell: a person decides.
+            _close(
+                uow, request, order, ReissueStatus.NEEDS_REVIEW, "redeemed_near_delivery", actor
             )
         else:
             _close(uow, request, order, ReissueStatus.NEEDS_REVIEW, "cannot_verify", actor)
