@@ -87,7 +87,8 @@ def create_app(
 
     @app.exception_handler(SignatureError)
     async def signature_error(_: Request, exc: SignatureError) -> JSONResponse:
-        return JSONResponse({"error": "bad_signature", "detail": str(exc)}, status_code=401)
+        code = getattr(exc, "code", "bad_signature")  # e.g. stale_timestamp: a replay
+        return JSONResponse({"error": code, "detail": str(exc)}, status_code=401)
 
     @app.exception_handler(UnknownSupplier)
     async def unknown_supplier(_: Request, exc: UnknownSupplier) -> JSONResponse:

@@ -87,6 +87,7 @@ def build(settings: Settings) -> Container:
             timeout=settings.supplier_timeout_seconds,
             supports_key_check=s.supports_key_check,
             client=http,
+            callback_max_age=settings.callback_max_age_seconds,
         )
         for s in settings.suppliers
     ]
@@ -96,6 +97,7 @@ def build(settings: Settings) -> Container:
         secret=settings.payment_secret.get_secret_value(),
         timeout=settings.supplier_timeout_seconds,
         client=http,
+        callback_max_age=settings.callback_max_age_seconds,
     )
     return Container(
         settings=settings,
