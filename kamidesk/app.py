@@ -17,6 +17,7 @@ from fulfilment.errors import (
     NotAllowed,
     NotFound,
     OwnershipLocked,
+    TooLarge,
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
@@ -31,6 +32,7 @@ log = logging.getLogger("kamidesk.app")
 STATUS = {
     NotFound: 404,
     InvalidRequest: 422,
+    TooLarge: 413,
     Conflict: 409,
     NotAllowed: 409,
     OwnershipLocked: 429,

@@ -137,8 +137,7 @@ def _order_throttled(uow: UnitOfWork, order_no: str) -> bool:
         OwnershipAttempt.at >= now - timedelta(minutes=policy.ownership_window_minutes),
     )
     failures = (
-        uow.session.scalar(select(func.count()).select_from(OwnershipAttempt).where(*checked))
-        or 0
+        uow.session.scalar(select(func.count()).select_from(OwnershipAttempt).where(*checked)) or 0
     )
     if failures < policy.ownership_order_max_failures:
         return False
