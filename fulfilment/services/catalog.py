@@ -33,6 +33,7 @@ from fulfilment.models import (
     Supplier,
 )
 from fulfilment.money import format_amount, to_cents
+from fulfilment.redaction import redact_keys
 from fulfilment.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 512
@@ -431,6 +432,6 @@ def set_product_status(
             entity_id=sku,
             before={"status": before},
             after={"status": product.status},
-            reason=reason,
+            reason=redact_keys(uow.session, uow.vault, reason),
         )
         uow.commit()

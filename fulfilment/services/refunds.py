@@ -31,6 +31,7 @@ from fulfilment.models import (
 )
 from fulfilment.money import format_amount, to_cents
 from fulfilment.ports import KeyCheckStatus
+from fulfilment.redaction import redact_keys
 from fulfilment.services.keycheck import (
     KeyToCheck,
     ambiguity,
@@ -197,6 +198,7 @@ def _open(
             )
         goodwill = cents < remaining
         approval = _needs_approval(uow, order, amount) and not approved_by
+        reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
         if not goodwill:
             # Keys are checked only once a person approved, so a pending request skips that.
             _check_policy(uow, order, checked, skip_check=approval)

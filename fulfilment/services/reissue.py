@@ -32,6 +32,7 @@ from fulfilment.models import (
     SupplierClaim,
 )
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
+from fulfilment.redaction import redact_keys
 from fulfilment.services.delivery import STOCK_RETRY
 from fulfilment.services.keycheck import (
     ambiguity,
@@ -106,6 +107,7 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
             assert key is not None
             if existing is None:
                 limit = None if override else _limit_hit(uow, order)
+                reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
                 request = ReissueRequest(
                     request_id=request_id,
                     order_id=order.id,

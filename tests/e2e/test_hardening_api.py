@@ -71,3 +71,24 @@ def test_a_key_file_with_more_keys_than_one_request_may_carry_is_a_413(shop, con
     assert answer.json()["error"] == "too_many_keys"
     assert "kamidesk keys import" in answer.json()["detail"]
     assert stored(container) == 0
+
+
+def test_the_order_history_never_serves_a_key_pasted_into_a_reason(shop, suppliers, jobs):
+    from fulfilment.ports import KeyCheckResult, KeyCheckStatus
+    from tests.e2e.conftest import STAFF
+    from tests.e2e.test_shop_api import ORDER
+
+    shop.post("/api/v1/products/STEAM-50/keys", json={"keys": KEYS}, headers=SHOP)
+    shop.post("/api/v1/orders", json=ORDER, headers=SHOP)
+    order = ORDER["order_no"]
+    assert shop.post(f"/api/v1/orders/{order}/deliver", headers=STAFF).status_code == 200
+    suppliers.get("sup-a").default_check = KeyCheckResult(KeyCheckStatus.UNUSED)
+    for path, body in (
+        ("reissue", {"request_id": "rq-1", "reason": f"customer sent {KEYS[0]} twice"}),
+        ("refund", {"request_id": "rf-1", "reason": f"refund {KEYS[0]}", "approve": True}),
+    ):
+        assert shop.post(f"/api/v1/orders/{order}/{path}", json=body, headers=STAFF).is_success
+    history = shop.get(f"/api/v1/orders/{order}/history", headers=STAFF)
+    assert history.status_code == 200
+    assert "customer sent ****0001 twice" in history.text
+    assert "AAAA-BBBB" not in history.text
