@@ -21,6 +21,7 @@ from fulfilment.errors import (
     NotAllowed,
     NotFound,
     OwnershipLocked,
+    TooLarge,
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
@@ -36,6 +37,7 @@ log = logging.getLogger("kamidesk.app")
 STATUS = {
     NotFound: 404,
     InvalidRequest: 422,
+    TooLarge: 413,
     Conflict: 409,
     NotAllowed: 409,
     OwnershipLocked: 429,
@@ -108,7 +110,8 @@ def create_app(
 
     @app.exception_handler(SignatureError)
     async def signature_error(_: Request, exc: SignatureError) -> JSONResponse:
-        return JSONResponse({"error": "bad_signature", "detail": str(exc)}, status_code=401)
+        code = getattr(exc, "code", "bad_signature")  # e.g. stale_timestamp: a replay
+        return JSONResponse({"error": code, "detail": str(exc)}, status_code=401)
 
     @app.exception_handler(UnknownSupplier)
     async def unknown_supplier(_: Request, exc: UnknownSupplier) -> JSONResponse:

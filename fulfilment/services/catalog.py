@@ -1,16 +1,25 @@
-"""Products, suppliers and the card-key inventory."""
+"""Products, suppliers and the card-key inventory.
+
+Key imports: at most `MAX_KEYS_PER_IMPORT` keys per call (`TooLarge` beyond: callers with more,
+like `kamidesk keys import`, send batches). A key already in stock of the same product is a
+duplicate, counted and skipped, so importing a file twice is harmless; a key that belongs to
+another product is a `Conflict` (code `duplicate_keys`) naming the keys masked, and nothing of
+the batch is imported, also when the two imports run at the same time. Whether two keys that
+differ only in case are the same is a product setting (`keys_case_sensitive`, default exact).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
-from fulfilment.errors import Conflict, InvalidRequest
+from fulfilment.errors import Conflict, InvalidRequest, TooLarge
 from fulfilment.keyvault import mask
 from fulfilment.models import (
     Alert,
@@ -24,10 +33,13 @@ from fulfilment.models import (
     Supplier,
 )
 from fulfilment.money import format_amount, to_cents
+from fulfilment.redaction import redact_keys
 from fulfilment.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 512
 MAX_BATCH_LENGTH = 64  # the card_keys.batch column
+MAX_KEYS_PER_IMPORT = 10_000  # about 2 s of work: one import stays one short transaction
+SHOWN_DUPLICATES = 20
 LOW_STOCK = "low_stock"
 
 
@@ -51,6 +63,7 @@ def create_product(
     currency: str,
     safety_stock: int = 0,
     suppliers: Sequence[SupplierLink] = (),
+    keys_case_sensitive: bool = True,
     actor: str,
 ) -> Product:
     """Create a product with its suppliers, all or nothing; the same sku twice is a conflict."""
@@ -72,6 +85,7 @@ def create_product(
             currency=currency.upper(),
             safety_stock=safety_stock,
             status=ProductStatus.ACTIVE,
+            keys_case_sensitive=keys_case_sensitive,
         )
         uow.session.add(product)
         try:
@@ -167,6 +181,7 @@ class ProductView:
     pause_reason: str | None
     safety_stock: int
     stock: int
+    keys_case_sensitive: bool
 
 
 def get_product(*, uow: UnitOfWork, sku: str) -> ProductView:
@@ -183,6 +198,7 @@ def get_product(*, uow: UnitOfWork, sku: str) -> ProductView:
             product.pause_reason,
             product.safety_stock,
             repo.available_stock(uow.session, product.id),
+            product.keys_case_sensitive,
         )
 
 
@@ -195,9 +211,32 @@ def import_keys(
     supplier_code: str | None = None,
     batch: str | None = None,
 ) -> ImportResult:
-    """Add card keys to stock: encrypted, duplicates (in the batch or the store) rejected."""
+    """Add card keys to stock: encrypted, duplicates skipped, keys of other products refused."""
     if batch is not None and len(batch) > MAX_BATCH_LENGTH:
         raise InvalidRequest(f"batch label must be at most {MAX_BATCH_LENGTH} characters")
+    keys = list(islice(keys, MAX_KEYS_PER_IMPORT + 1))
+    if len(keys) > MAX_KEYS_PER_IMPORT:
+        raise TooLarge(
+            f"at most {MAX_KEYS_PER_IMPORT} keys per import; send the rest in further "
+            "imports (`kamidesk keys import` splits a file by itself)",
+            code="too_many_keys",
+        )
+    try:
+        return _import(uow, sku, keys, actor, supplier_code, batch)
+    except IntegrityError:
+        # A concurrent import committed some of these keys between our check and our insert
+        # (PostgreSQL; SQLite serialises imports). Ours rolled back: name what collided.
+        raise _keys_taken(uow, sku, keys) from None
+
+
+def _import(
+    uow: UnitOfWork,
+    sku: str,
+    keys: list[str],
+    actor: str,
+    supplier_code: str | None,
+    batch: str | None,
+) -> ImportResult:
     with uow:
         product = repo.product_by_sku(uow.session, sku, lock=True)
         if product.kind != ProductKind.CARD_KEY:
@@ -205,7 +244,9 @@ def import_keys(
         supplier_id = (
             repo.supplier_by_code(uow.session, supplier_code).id if supplier_code else None
         )
-        fresh, duplicates, rejected = _fresh_keys(uow, keys)
+        fresh, duplicates, rejected, taken = _fresh_keys(uow, keys, product)
+        if taken:
+            raise _duplicates_conflict(taken)
         for secret, digest in fresh.items():
             uow.session.add(
                 CardKey(
@@ -245,7 +286,10 @@ def import_keys(
     return ImportResult(len(fresh), duplicates, rejected, stock, resumed)
 
 
-def _fresh_keys(uow: UnitOfWork, keys: Iterable[str]) -> tuple[dict[str, str], int, int]:
+def _fresh_keys(
+    uow: UnitOfWork, keys: Iterable[str], product: Product
+) -> tuple[dict[str, str], int, int, dict[str, str]]:
+    """(new keys: secret -> hash, duplicates, rejected, keys of other products: secret -> sku)."""
     fresh: dict[str, str] = {}  # secret -> hash, in input order
     seen: set[str] = set()
     duplicates = rejected = 0
@@ -254,23 +298,50 @@ def _fresh_keys(uow: UnitOfWork, keys: Iterable[str]) -> tuple[dict[str, str], i
         if not secret or len(secret) > MAX_KEY_LENGTH or not secret.isprintable():
             rejected += 1
             continue
-        digest = uow.vault.fingerprint(secret)
+        digest = uow.vault.fingerprint(secret, case_sensitive=product.keys_case_sensitive)
         if digest in seen:
             duplicates += 1
             continue
         seen.add(digest)
         fresh[secret] = digest
-    stored: set[str] = set()
-    hashes = list(fresh.values())
+    owners = _stored_owners(uow, list(fresh.values()))
+    taken = {s: owners[h] for s, h in fresh.items() if owners.get(h, product.sku) != product.sku}
+    duplicates += sum(1 for h in fresh.values() if owners.get(h) == product.sku)
+    fresh = {s: h for s, h in fresh.items() if h not in owners}
+    return fresh, duplicates, rejected, taken
+
+
+def _stored_owners(uow: UnitOfWork, hashes: list[str]) -> dict[str, str]:
+    """For the hashes already in the store: hash -> sku of the product holding the key."""
+    owners: dict[str, str] = {}
     for i in range(0, len(hashes), 500):
-        chunk = hashes[i : i + 500]
-        stored.update(
-            uow.session.scalars(select(CardKey.secret_hash).where(CardKey.secret_hash.in_(chunk)))
+        rows = uow.session.execute(
+            select(CardKey.secret_hash, Product.sku)
+            .join(Product, Product.id == CardKey.product_id)
+            .where(CardKey.secret_hash.in_(hashes[i : i + 500]))
         )
-    if stored:
-        duplicates += len(stored)
-        fresh = {s: h for s, h in fresh.items() if h not in stored}
-    return fresh, duplicates, rejected
+        owners.update({digest: sku for digest, sku in rows})
+    return owners
+
+
+def _duplicates_conflict(taken: dict[str, str]) -> Conflict:
+    """The keys (masked) that other products hold; the caller imported none of the batch."""
+    shown = [f"{mask(secret)} ({sku})" for secret, sku in list(taken.items())[:SHOWN_DUPLICATES]]
+    more = f" and {len(taken) - len(shown)} more" if len(taken) > len(shown) else ""
+    return Conflict(
+        f"{len(taken)} key(s) already belong to another product, nothing was imported: "
+        f"{', '.join(shown)}{more}",
+        code="duplicate_keys",
+    )
+
+
+def _keys_taken(uow: UnitOfWork, sku: str, keys: list[str]) -> Conflict:
+    with uow:
+        product = repo.product_by_sku(uow.session, sku)
+        _, _, _, taken = _fresh_keys(uow, keys, product)
+    if not taken:  # cannot happen while imports lock their product; refuse, never 500
+        return Conflict("keys were imported concurrently; nothing was imported, try again")
+    return _duplicates_conflict(taken)
 
 
 def _resume_if_restocked(uow: UnitOfWork, product: Product, stock: int, actor: str) -> bool:
@@ -361,6 +432,6 @@ def set_product_status(
             entity_id=sku,
             before={"status": before},
             after={"status": product.status},
-            reason=reason,
+            reason=redact_keys(uow.session, uow.vault, reason),
         )
         uow.commit()

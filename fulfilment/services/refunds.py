@@ -31,7 +31,14 @@ from fulfilment.models import (
 )
 from fulfilment.money import format_amount, to_cents
 from fulfilment.ports import KeyCheckStatus
-from fulfilment.services.keycheck import KeyToCheck, check_key, describe_key
+from fulfilment.redaction import redact_keys
+from fulfilment.services.keycheck import (
+    KeyToCheck,
+    ambiguity,
+    check_key,
+    describe_key,
+    redeemed_near_delivery,
+)
 from fulfilment.services.payouts import RefundResult, as_result, pay_out
 from fulfilment.uow import UnitOfWork
 
@@ -58,6 +65,7 @@ def request_refund(
         if approved_by and existing.status == RefundStatus.PENDING_APPROVAL:
             return approve_refund(uow=uow, request_id=request_id, approved_by=approved_by)
         return pay_out(uow, existing.id)
+    _refuse_more_than_paid(uow, order_no, amount)  # before asking any supplier about keys
     keys_to_check = _keys_needing_check(uow, order_no, amount, approved_by)
     refusal = _first_refusal(uow, keys_to_check)
     if refusal is not None:
@@ -89,6 +97,19 @@ def _existing(uow: UnitOfWork, request_id: str, order_no: str) -> Refund | None:
     return refund
 
 
+def _refuse_more_than_paid(uow: UnitOfWork, order_no: str, amount: Decimal | None) -> None:
+    if amount is None:
+        return
+    with uow:
+        order = repo.order_by_no(uow.session, order_no)
+        remaining = _remaining(uow, order)
+        if to_cents(amount) > remaining:
+            raise NotAllowed(
+                f"refundable amount is {format_amount(remaining)} {order.currency}",
+                code="exceeds_paid",
+            )
+
+
 def _keys_needing_check(
     uow: UnitOfWork,
     order_no: str,
@@ -118,6 +139,8 @@ def _first_refusal(uow: UnitOfWork, targets: list[KeyToCheck]) -> str | None:
         answer = check_key(uow, target)
         if answer.status in (KeyCheckStatus.UNKNOWN, KeyCheckStatus.UNSUPPORTED):
             return "check_unavailable"
+        if redeemed_near_delivery(answer, target.delivered_at, ambiguity(uow)):
+            return "redeemed_near_delivery"  # maybe bad on delivery: a person decides
         if answer.status != KeyCheckStatus.UNUSED:
             return "key_used"
     return None
@@ -175,6 +198,7 @@ def _open(
             )
         goodwill = cents < remaining
         approval = _needs_approval(uow, order, amount) and not approved_by
+        reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
         if not goodwill:
             # Keys are checked only once a person approved, so a pending request skips that.
             _check_policy(uow, order, checked, skip_check=approval)

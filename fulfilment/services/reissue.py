@@ -32,8 +32,15 @@ from fulfilment.models import (
     SupplierClaim,
 )
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
+from fulfilment.redaction import redact_keys
 from fulfilment.services.delivery import STOCK_RETRY
-from fulfilment.services.keycheck import check_key, describe_key, is_bad_on_delivery
+from fulfilment.services.keycheck import (
+    ambiguity,
+    check_key,
+    describe_key,
+    is_bad_on_delivery,
+    redeemed_near_delivery,
+)
 from fulfilment.uow import UnitOfWork
 
 RESUME_AFTER = timedelta(minutes=2)  # a request still CHECKING by then was interrupted
@@ -100,6 +107,7 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
             assert key is not None
             if existing is None:
                 limit = None if override else _limit_hit(uow, order)
+                reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
                 request = ReissueRequest(
                     request_id=request_id,
                     order_id=order.id,
@@ -228,7 +236,7 @@ def _decide(
         key = uow.session.get(CardKey, delivery.card_key_id)
         assert key is not None
         request.check_result = result.status
-        bad = is_bad_on_delivery(result, key.delivered_at)
+        bad = is_bad_on_delivery(result, key.delivered_at, ambiguity(uow))
         if result.status == KeyCheckStatus.UNKNOWN and not override:
             # Stays CHECKING: repeating the request checks again, and so does the sweeper.
             request.next_attempt_at = uow.clock() + RECHECK_AFTER
@@ -262,6 +270,11 @@ def _decide(
         elif bad is False:
             _close(
                 uow, request, order, ReissueStatus.NEEDS_REVIEW, "redeemed_after_delivery", actor
+            )
+        elif redeemed_near_delivery(result, key.delivered_at, ambiguity(uow)):
+            # Before or after the delivery, nobody can tell: a person decides.
+            _close(
+                uow, request, order, ReissueStatus.NEEDS_REVIEW, "redeemed_near_delivery", actor
             )
         else:
             _close(uow, request, order, ReissueStatus.NEEDS_REVIEW, "cannot_verify", actor)
