@@ -19,10 +19,17 @@ from bot.orders import OrderDesk
 from bot.state import MemoryStateStore, RedisStateStore, StateStore
 from bot.transcript import Transcripts
 from desk import tickets
+from fulfilment.redaction import redact_keys
 from fulfilment.uow import UnitOfWork
 from kamidesk.bootstrap import Container
 from kamidesk.settings import Settings
 from knowledge_base import KnowledgeBase, KnowledgeBaseService
+
+
+def redact_customer_text(uow: UnitOfWork, text: str) -> str:
+    """Card keys a customer pastes into the chat are stored masked (the transcript is read by
+    agents and served by the web chat's messages endpoint)."""
+    return redact_keys(uow.session, uow.vault, text)
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ def build_chatbot(
         guard = Guard(limits=limits)
     knowledge = kb or KnowledgeBaseService(KnowledgeBase(), container.session_factory)
     return DialogueEngine(
-        transcripts=Transcripts(container.uow),
+        transcripts=Transcripts(container.uow, redact=redact_customer_text),
         state=state,
         orders=OrderDesk(container.uow),
         nlu=build_parser(config_from_settings(settings)),

@@ -14,6 +14,7 @@ from bot.orders import OrderDesk
 from bot.state import MemoryStateStore
 from bot.transcript import Transcripts
 from fulfilment.uow import UnitOfWork
+from kamidesk.chatbot import redact_customer_text
 from knowledge_base import KnowledgeBase, KnowledgeBaseService
 from nlu import build_parser
 from nlu.config import NLUConfig
@@ -52,7 +53,7 @@ def bot(uow, session_factory, nlu_parser, knowledge, handoffs) -> DialogueEngine
         return uow.fork()
 
     return DialogueEngine(
-        transcripts=Transcripts(uow_factory),
+        transcripts=Transcripts(uow_factory, redact=redact_customer_text),
         state=MemoryStateStore(),
         orders=OrderDesk(uow_factory),
         nlu=nlu_parser,

@@ -151,3 +151,15 @@ def test_the_email_may_come_before_the_order_number(uow, suppliers, web_chat):
     chat.say("我的卡密在哪里")
     assert "订单号" in chat.say(f"我的邮箱是 {EMAIL}")
     assert "STEAM-50-KEY" in chat.say(KEY_ORDER)
+
+
+def test_a_key_the_customer_pastes_is_stored_masked(uow, suppliers, web_chat):
+    key_shop(uow, suppliers)
+    key = delivered_key(uow)
+    chat = web_chat("en")
+    chat.say(f"the key {key} from {KEY_ORDER} does not work, and neither did ABCD-EFGH-2345-WXYZ")
+    with uow:
+        stored = uow.session.scalars(select(Message.text).where(Message.sender == "customer"))
+        text = stored.one()
+    assert key not in text and "ABCD-EFGH-2345-WXYZ" not in text
+    assert KEY_ORDER in text and key[-4:] in text
