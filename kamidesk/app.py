@@ -21,13 +21,15 @@ from fulfilment.errors import (
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
-from kamidesk.api import callbacks, kb, shop, staff
+from kamidesk.api import callbacks, kb, problems, shop, staff
 from kamidesk.api.deps import staff_only
+from kamidesk.api.limits import BodyLimit
 from kamidesk.bootstrap import Container, build
 from kamidesk.jobs import Jobs, make_jobs
 from kamidesk.settings import Settings, get_settings
 
 log = logging.getLogger("kamidesk.app")
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small form fields beside the key file
 
 STATUS = {
     NotFound: 404,
@@ -53,10 +55,11 @@ def create_app(
     jobs: Jobs | None = None,
 ) -> FastAPI:
     """Build the app; tests inject a container and jobs, production builds from settings."""
+    config = settings or (container.settings if container is not None else get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        box = container or build(settings or get_settings())
+        box = container or build(config)
         runner = jobs or make_jobs(box)
         app.state.container, app.state.jobs = box, runner
         await runner.start()
@@ -73,7 +76,15 @@ def create_app(
         lifespan=lifespan,
         description="After-sales desk for digital-goods shops: shop and staff API.",
     )
+    problems.install(app)
+    upload_limit = config.max_key_file_bytes + FORM_OVERHEAD
+    app.add_middleware(
+        BodyLimit,
+        default=config.max_body_bytes,
+        overrides=[(route.path_regex.pattern, upload_limit) for route in shop.uploads.routes],
+    )
     app.include_router(shop.router)
+    app.include_router(shop.uploads)
     app.include_router(staff.router)
     app.include_router(callbacks.router)
     # The knowledge-base admin API edits what customers are told: staff only.

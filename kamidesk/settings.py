@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         ]
     )
 
+    # HTTP limits: bodies over these answer 413 before being read whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_key_file_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)  # the key-file upload
+
     def check_production_ready(self) -> None:
         """Refuse placeholder secrets unless running in demo mode."""
         if self.demo_mode:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.errors import InvalidRequest
@@ -14,7 +24,8 @@ from kamidesk.api.deps import JobsDep, ShopDep, UowDep, no_nul_in_url
 from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
 
 router = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
-MAX_KEY_FILE = 5 * 1024 * 1024
+# The key-file upload, included with a body limit of its own (MAX_KEY_FILE_BYTES).
+uploads = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
 
 
 @router.post("/suppliers", status_code=status.HTTP_201_CREATED)
@@ -79,9 +90,10 @@ async def import_keys(
     return asdict(result)
 
 
-@router.post("/products/{sku}/keys/file")
+@uploads.post("/products/{sku}/keys/file")
 async def import_key_file(
     sku: str,
+    request: Request,
     uow: UowDep,
     role: ShopDep,
     file: UploadFile = File(...),
@@ -90,9 +102,10 @@ async def import_key_file(
 ) -> dict[str, Any]:
     """Import card keys from a text file, one key per line (at most 10,000 keys: 413 beyond;
     `kamidesk keys import` takes files of any size in batches)."""
-    raw = await file.read(MAX_KEY_FILE + 1)
-    if len(raw) > MAX_KEY_FILE:
-        raise InvalidRequest(f"key file larger than {MAX_KEY_FILE} bytes")
+    cap = request.app.state.container.settings.max_key_file_bytes
+    raw = await file.read(cap + 1)
+    if len(raw) > cap:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"key file larger than {cap} bytes")
     try:
         lines = [line for line in raw.decode("utf-8-sig").splitlines() if line.strip()]
     except UnicodeDecodeError as exc:
