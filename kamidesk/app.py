@@ -21,6 +21,7 @@ from fulfilment.errors import (
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
+from kamidesk import observability
 from kamidesk.api import callbacks, kb, problems, shop, staff
 from kamidesk.api.deps import staff_only
 from kamidesk.api.limits import BodyLimit
@@ -56,16 +57,21 @@ def create_app(
 ) -> FastAPI:
     """Build the app; tests inject a container and jobs, production builds from settings."""
     config = settings or (container.settings if container is not None else get_settings())
+    if container is None:  # a real process (uvicorn factory, kamidesk serve), not a test
+        observability.configure_logging(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         box = container or build(config)
         runner = jobs or make_jobs(box)
         app.state.container, app.state.jobs = box, runner
+        app.state.ops = ops = observability.Operations(box, runner)
         await runner.start()
+        ops.start()
         try:
             yield
         finally:
+            ops.stop()
             await runner.stop()
             if container is None:
                 box.close()
@@ -91,6 +97,7 @@ def create_app(
     app.include_router(
         kb.router, prefix="/api/v1/kb", tags=["knowledge base"], dependencies=[Depends(staff_only)]
     )
+    observability.install(app)  # last: its middleware is the outermost
 
     @app.exception_handler(FulfilmentError)
     async def fulfilment_error(_: Request, exc: FulfilmentError) -> JSONResponse:
@@ -116,9 +123,5 @@ def create_app(
             {"error": "invalid_value", "detail": "a value in the request cannot be stored"},
             status_code=422,
         )
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

@@ -22,6 +22,7 @@ from fulfilment.errors import InvalidRequest
 from fulfilment.services import catalog, orders, queries
 from kamidesk.api.deps import JobsDep, ShopDep, UowDep, no_nul_in_url
 from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
+from kamidesk.observability.logs import bind_order
 
 router = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
 # The key-file upload, included with a body limit of its own (MAX_KEY_FILE_BYTES).
@@ -125,6 +126,7 @@ async def create_order(
     body: OrderIn, response: Response, uow: UowDep, role: ShopDep, jobs: JobsDep
 ) -> dict[str, Any]:
     """Ingest an order (idempotent on order_no); paid orders are delivered in the background."""
+    bind_order(body.order_no)  # logs of this request name the order
     data = orders.OrderInput(
         order_no=body.order_no,
         sku=body.sku,

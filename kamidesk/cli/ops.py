@@ -95,12 +95,15 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
 
     from kamidesk.app import create_app
     from kamidesk.db import upgrade
+    from kamidesk.observability import configure_logging
     from kamidesk.settings import get_settings
 
     settings = get_settings()
     settings.check_production_ready()
+    configure_logging(settings)
     upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+    # log_config=None: uvicorn keeps the logging set up above (JSON lines by default).
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
 
 
 def worker() -> None:
@@ -127,6 +130,7 @@ def demo(
     from kamidesk.bootstrap import build
     from kamidesk.db import upgrade
     from kamidesk.demo import PAYMENT_MERCHANT, demo_settings, with_simulated_suppliers
+    from kamidesk.observability import configure_logging
     from simulators.launcher import start_simulators
     from simulators.server import ServerStartError, run_in_thread
 
@@ -139,6 +143,7 @@ def demo(
         ],
     )
     settings = demo_settings(var, host=host, port=port)
+    configure_logging(settings, fmt="console")  # the demo is read by people
     for stale in var.glob("demo.db*"):
         stale.unlink()  # every demo starts from the same seeded shop
     try:

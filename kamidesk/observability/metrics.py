@@ -1,0 +1,296 @@
+"""Prometheus metrics (prometheus-client), measured at the edges; the core imports none of this.
+
+- HTTP: requests by method, route template and status, with a latency histogram
+  (`kamidesk.observability.http`).
+- Supplier and payment calls by supplier, operation and outcome (the port's own answer:
+  accepted, success, failed, unknown...), with latency: `MeteredSupplier` and `MeteredPayments`
+  wrap the HTTP adapters in `kamidesk.bootstrap`.
+- Deliveries and failed ownership proofs: counted when a transaction that inserted them commits
+  (`count_commits`, SQLAlchemy session events installed by `kamidesk.bootstrap`), whichever
+  process or service did it.
+- Backlog, read from the database at scrape time (`BacklogCollector`): owed orders, refunds and
+  reissues with the age of the oldest, open alerts, and the job queue.
+
+Processes: each process (the API, every `kamidesk worker`) counts its own and is scraped on its
+own (per-process exposition: `/metrics` on the API port with `METRICS_TOKEN`, or a separate
+`METRICS_PORT`). When one host runs several API processes behind one port (`uvicorn --workers`,
+gunicorn), set `PROMETHEUS_MULTIPROC_DIR` to an empty directory for all of them: prometheus-client
+then keeps the counters in shared files and every scrape adds up all processes. There are no
+live gauges here (the backlog is computed by whoever is scraped), so no per-process cleanup.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fulfilment.models import (
+    Alert,
+    Delivery,
+    Order,
+    OrderStatus,
+    OwnershipAttempt,
+    Refund,
+    RefundStatus,
+    ReissueRequest,
+    ReissueStatus,
+)
+
+T = TypeVar("T")
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+HTTP_REQUESTS = Counter(
+    "kamidesk_http_requests", "HTTP requests answered", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "kamidesk_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+DELIVERIES = Counter(
+    "kamidesk_deliveries", "Order units delivered (a card key or a top-up)", ["kind"]
+)
+OWNERSHIP_FAILURES = Counter("kamidesk_ownership_failures", "Failed proofs of order ownership")
+SUPPLIER_CALLS = Counter(
+    "kamidesk_supplier_calls", "Calls to suppliers", ["supplier", "operation", "outcome"]
+)
+SUPPLIER_LATENCY = Histogram(
+    "kamidesk_supplier_call_duration_seconds",
+    "Time a supplier took to answer",
+    ["supplier", "operation"],
+    buckets=LATENCY_BUCKETS,
+)
+PAYMENT_CALLS = Counter(
+    "kamidesk_payment_calls", "Calls to the payment provider", ["operation", "outcome"]
+)
+PAYMENT_LATENCY = Histogram(
+    "kamidesk_payment_call_duration_seconds",
+    "Time the payment provider took to answer",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+)
+
+
+def _timed(
+    fn: Callable[[], T],
+    outcome_of: Callable[[T], object],
+    count: Callable[[str], None],
+    observe: Callable[[float], None],
+) -> T:
+    start, outcome = time.perf_counter(), "error"  # an adapter raising is a bug, still counted
+    try:
+        result = fn()
+        outcome = str(outcome_of(result))
+        return result
+    finally:
+        observe(time.perf_counter() - start)
+        count(outcome)
+
+
+class MeteredSupplier:
+    """A `fulfilment.ports.SupplierClient` that counts and times every call of `inner`."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.code: str = inner.code
+
+    def _call(self, operation: str, fn: Callable[[], T], outcome_of: Callable[[T], object]) -> T:
+        return _timed(
+            fn,
+            outcome_of,
+            lambda outcome: SUPPLIER_CALLS.labels(self.code, operation, outcome).inc(),
+            SUPPLIER_LATENCY.labels(self.code, operation).observe,
+        )
+
+    def submit_topup(self, **kwargs: Any) -> Any:
+        """As the inner client; counted as `submit`."""
+        return self._call("submit", lambda: self._inner.submit_topup(**kwargs), _outcome)
+
+    def query_topup(self, **kwargs: Any) -> Any:
+        """As the inner client; counted as `query`."""
+        return self._call("query", lambda: self._inner.query_topup(**kwargs), _outcome)
+
+    def check_key(self, **kwargs: Any) -> Any:
+        """As the inner client; counted as `check_key`."""
+        return self._call("check_key", lambda: self._inner.check_key(**kwargs), _status)
+
+    def parse_callback(self, params: Any) -> Any:
+        """No call goes out: passed through."""
+        return self._inner.parse_callback(params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class MeteredPayments:
+    """A `fulfilment.ports.PaymentProvider` that counts and times every call of `inner`."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def _call(self, operation: str, fn: Callable[[], T], outcome_of: Callable[[T], object]) -> T:
+        return _timed(
+            fn,
+            outcome_of,
+            lambda outcome: PAYMENT_CALLS.labels(operation, outcome).inc(),
+            PAYMENT_LATENCY.labels(operation).observe,
+        )
+
+    def query_payment(self, **kwargs: Any) -> Any:
+        """As the inner provider; counted as `query`."""
+        return self._call("query", lambda: self._inner.query_payment(**kwargs), _status)
+
+    def refund(self, **kwargs: Any) -> Any:
+        """As the inner provider; counted as `refund`."""
+        return self._call("refund", lambda: self._inner.refund(**kwargs), _outcome)
+
+    def create_payment(self, **kwargs: Any) -> Any:
+        """As the inner provider; counted as `create` (ok / refused)."""
+        return self._call(
+            "create",
+            lambda: self._inner.create_payment(**kwargs),
+            lambda r: "ok" if r.ok else "refused",
+        )
+
+    def parse_callback(self, params: Any) -> Any:
+        """No call goes out: passed through."""
+        return self._inner.parse_callback(params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _outcome(result: Any) -> object:
+    return getattr(result.outcome, "value", result.outcome)
+
+
+def _status(result: Any) -> object:
+    return getattr(result.status, "value", result.status)
+
+
+PENDING = "kamidesk_metrics_pending"
+
+
+def count_commits(session_factory: sessionmaker[Session]) -> None:
+    """Count deliveries and failed ownership proofs when the transaction inserting them commits."""
+    if event.contains(session_factory, "after_flush", _collect):
+        return
+    event.listen(session_factory, "after_flush", _collect)
+    event.listen(session_factory, "after_commit", _count)
+    event.listen(session_factory, "after_rollback", _forget)
+
+
+def _collect(session: Session, _context: object) -> None:
+    pending = session.info.setdefault(PENDING, [])
+    for obj in session.new:
+        if isinstance(obj, Delivery):
+            pending.append("topup" if obj.card_key_id is None else "card_key")
+        elif isinstance(obj, OwnershipAttempt):
+            pending.append("ownership")
+
+
+def _count(session: Session) -> None:
+    for kind in session.info.pop(PENDING, ()):
+        if kind == "ownership":
+            OWNERSHIP_FAILURES.inc()
+        else:
+            DELIVERIES.labels(kind).inc()
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+class BacklogCollector(Collector):
+    """Work owed right now, read from the database at scrape time."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        queued: Callable[[], int | None] = lambda: None,
+    ) -> None:
+        self._sessions = session_factory
+        self._queued = queued
+
+    def collect(self) -> Iterable[Metric]:
+        owed = GaugeMetricFamily(
+            "kamidesk_backlog", "Work owed now (read from the database)", labels=["kind"]
+        )
+        oldest = GaugeMetricFamily(
+            "kamidesk_backlog_oldest_seconds", "Age of the oldest owed item", labels=["kind"]
+        )
+        alerts = GaugeMetricFamily(
+            "kamidesk_open_alerts", "Alerts nobody resolved yet", labels=["kind"]
+        )
+        with self._sessions() as session:
+            now = time.time()
+            for kind, model, status_col, statuses, since in (
+                (
+                    "orders",
+                    Order,
+                    Order.status,
+                    (OrderStatus.PAID, OrderStatus.DELIVERING),
+                    Order.paid_at,
+                ),
+                ("refunds", Refund, Refund.status, (RefundStatus.PROCESSING,), Refund.created_at),
+                (
+                    "reissues",
+                    ReissueRequest,
+                    ReissueRequest.status,
+                    (ReissueStatus.CHECKING,),
+                    ReissueRequest.created_at,
+                ),
+            ):
+                count, first = session.execute(
+                    select(func.count(), func.min(since))
+                    .select_from(model)
+                    .where(status_col.in_(statuses))
+                ).one()
+                owed.add_metric([kind], count)
+                oldest.add_metric([kind], max(0.0, now - first.timestamp()) if first else 0.0)
+            for kind, count in session.execute(
+                select(Alert.kind, func.count())
+                .where(Alert.resolved_at.is_(None))
+                .group_by(Alert.kind)
+            ):
+                alerts.add_metric([kind], count)
+        yield from (owed, oldest, alerts)
+        queued = self._queued()
+        if queued is not None:
+            jobs = GaugeMetricFamily("kamidesk_jobs_queued", "Background jobs waiting or running")
+            jobs.add_metric([], queued)
+            yield jobs
+
+
+class Exposition:
+    """What one scrape returns: this process (or all, in multiprocess mode) plus `extra`."""
+
+    def __init__(self, *extra: Collector) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            multiprocess.MultiProcessCollector(self.registry)
+        else:
+            self.registry.register(_Everything(REGISTRY))
+        for collector in extra:
+            self.registry.register(collector)
+
+    def render(self) -> bytes:
+        """The text exposition format (blocking: the backlog reads the database)."""
+        return generate_latest(self.registry)
+
+
+class _Everything(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
