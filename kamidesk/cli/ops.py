@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
@@ -144,6 +145,7 @@ def demo(
     )
     settings = demo_settings(var, host=host, port=port)
     configure_logging(settings, fmt="console")  # the demo is read by people
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a fresh database every start
     for stale in var.glob("demo.db*"):
         stale.unlink()  # every demo starts from the same seeded shop
     try:

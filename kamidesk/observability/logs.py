@@ -114,8 +114,8 @@ class JsonLines(JsonFormatter):
         return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        """Leave out context that is absent (no order, no request)."""
-        return {k: v for k, v in log_data.items() if v is not None}
+        """Leave out absent context (no order, no request) and uvicorn's colour codes."""
+        return {k: v for k, v in log_data.items() if v is not None and k != "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         return self._redact(super().format(record))
