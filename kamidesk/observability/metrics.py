@@ -59,7 +59,11 @@ HTTP_LATENCY = Histogram(
 DELIVERIES = Counter(
     "kamidesk_deliveries", "Order units delivered (a card key or a top-up)", ["kind"]
 )
-OWNERSHIP_FAILURES = Counter("kamidesk_ownership_failures", "Failed proofs of order ownership")
+OWNERSHIP_FAILURES = Counter(
+    "kamidesk_ownership_failures",
+    "Refused proofs of order ownership (wrong_proof, or throttled: refused unchecked)",
+    ["reason"],
+)
 SUPPLIER_CALLS = Counter(
     "kamidesk_supplier_calls", "Calls to suppliers", ["supplier", "operation", "outcome"]
 )
@@ -195,13 +199,15 @@ def _collect(session: Session, _context: object) -> None:
         if isinstance(obj, Delivery):
             pending.append("topup" if obj.card_key_id is None else "card_key")
         elif isinstance(obj, OwnershipAttempt):
-            pending.append("ownership")
+            # `throttled`: refused unchecked while the order number was being guessed.
+            throttled = getattr(obj, "throttled", False)
+            pending.append("ownership:throttled" if throttled else "ownership:wrong_proof")
 
 
 def _count(session: Session) -> None:
     for kind in session.info.pop(PENDING, ()):
-        if kind == "ownership":
-            OWNERSHIP_FAILURES.inc()
+        if kind.startswith("ownership:"):
+            OWNERSHIP_FAILURES.labels(kind.removeprefix("ownership:")).inc()
         else:
             DELIVERIES.labels(kind).inc()
 
