@@ -20,10 +20,11 @@ from prometheus_client import start_http_server
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from kamidesk.observability.backlog import BacklogCollector
 from kamidesk.observability.health import Readiness
 from kamidesk.observability.http import RequestObserver, router
 from kamidesk.observability.logs import bind_order, configure_logging, log_context
-from kamidesk.observability.metrics import BacklogCollector, Exposition
+from kamidesk.observability.metrics import Exposition
 from kamidesk.settings import Settings
 
 __all__ = ["Operations", "bind_order", "configure_logging", "install", "log_context"]

@@ -8,8 +8,7 @@
 - Deliveries and failed ownership proofs: counted when a transaction that inserted them commits
   (`count_commits`, SQLAlchemy session events installed by `kamidesk.bootstrap`), whichever
   process or service did it.
-- Backlog, read from the database at scrape time (`BacklogCollector`): owed orders, refunds and
-  reissues with the age of the oldest, open alerts, and the job queue.
+- Backlog, read from the database at scrape time (`kamidesk.observability.backlog`).
 
 Processes: each process (the API, every `kamidesk worker`) counts its own and is scraped on its
 own (per-process exposition: `/metrics` on the API port with `METRICS_TOKEN`, or a separate
@@ -23,26 +22,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import REGISTRY, Collector
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from fulfilment.models import (
-    Alert,
-    Delivery,
-    Order,
-    OrderStatus,
-    OwnershipAttempt,
-    Refund,
-    RefundStatus,
-    ReissueRequest,
-    ReissueStatus,
-)
+from fulfilment.models import Delivery, OwnershipAttempt
 
 T = TypeVar("T")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -214,67 +203,6 @@ def _count(session: Session) -> None:
 
 def _forget(session: Session) -> None:
     session.info.pop(PENDING, None)
-
-
-class BacklogCollector(Collector):
-    """Work owed right now, read from the database at scrape time."""
-
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        queued: Callable[[], int | None] = lambda: None,
-    ) -> None:
-        self._sessions = session_factory
-        self._queued = queued
-
-    def collect(self) -> Iterable[Metric]:
-        owed = GaugeMetricFamily(
-            "kamidesk_backlog", "Work owed now (read from the database)", labels=["kind"]
-        )
-        oldest = GaugeMetricFamily(
-            "kamidesk_backlog_oldest_seconds", "Age of the oldest owed item", labels=["kind"]
-        )
-        alerts = GaugeMetricFamily(
-            "kamidesk_open_alerts", "Alerts nobody resolved yet", labels=["kind"]
-        )
-        with self._sessions() as session:
-            now = time.time()
-            for kind, model, status_col, statuses, since in (
-                (
-                    "orders",
-                    Order,
-                    Order.status,
-                    (OrderStatus.PAID, OrderStatus.DELIVERING),
-                    Order.paid_at,
-                ),
-                ("refunds", Refund, Refund.status, (RefundStatus.PROCESSING,), Refund.created_at),
-                (
-                    "reissues",
-                    ReissueRequest,
-                    ReissueRequest.status,
-                    (ReissueStatus.CHECKING,),
-                    ReissueRequest.created_at,
-                ),
-            ):
-                count, first = session.execute(
-                    select(func.count(), func.min(since))
-                    .select_from(model)
-                    .where(status_col.in_(statuses))
-                ).one()
-                owed.add_metric([kind], count)
-                oldest.add_metric([kind], max(0.0, now - first.timestamp()) if first else 0.0)
-            for kind, count in session.execute(
-                select(Alert.kind, func.count())
-                .where(Alert.resolved_at.is_(None))
-                .group_by(Alert.kind)
-            ):
-                alerts.add_metric([kind], count)
-        yield from (owed, oldest, alerts)
-        queued = self._queued()
-        if queued is not None:
-            jobs = GaugeMetricFamily("kamidesk_jobs_queued", "Background jobs waiting or running")
-            jobs.add_metric([], queued)
-            yield jobs
 
 
 class Exposition:
