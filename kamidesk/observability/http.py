@@ -5,7 +5,9 @@
 `X-Request-ID` when it is a plain token of at most 64 characters, or makes one up, and echoes it
 in the answer. After the answer it counts the request under its route *template*
 (`/api/v1/orders/{order_no}`, never the raw path, so order numbers do not become label values)
-and logs one line without the query string.
+and logs one line without the query string. An exception nothing else handled becomes a 500 in
+the common error shape quoting the request id; it is logged with its type and stack frames but
+without its message, which may carry customer data (as the job runners do).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hmac
 import logging
 import re
 import time
+import traceback
 import uuid
 from typing import Any
 
@@ -57,12 +60,13 @@ class RequestObserver:
         status = 500  # unless an answer starts: an exception became the server's 500
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
+        started = False
         tokens = (
             (request_id_var, request_id_var.set(request_id)),
             (order_no_var, order_no_var.set(None)),
@@ -71,6 +75,26 @@ class RequestObserver:
         start = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            from kamidesk.jobs import describe_failure  # here: kamidesk.jobs imports our logs
+
+            log.error(
+                "unhandled %s on %s %s",
+                describe_failure(exc),
+                scope["method"],
+                route_of(scope),
+                extra={
+                    "stack": "".join(
+                        traceback.format_list(traceback.extract_tb(exc.__traceback__))
+                    )
+                },
+            )
+            if started:
+                raise  # the answer is half sent: let the server drop the connection
+            body = error_body(
+                "internal_error", f"an unexpected error; quote request id {request_id}"
+            )
+            await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - start)
             for var, token in reversed(tokens):

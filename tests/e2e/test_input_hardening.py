@@ -310,3 +310,19 @@ def test_a_key_file_over_its_cap_is_a_413_and_imports_nothing(shop, container):
     )
     assert _is_error(response, 413)["error"] == "too_large"
     assert _counts(container) == before
+
+
+def test_an_unexpected_failure_is_a_500_in_the_same_shape_without_its_message(shop, monkeypatch):
+    from kamidesk.api import shop as shop_routes
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("internal detail buyer@example.com")
+
+    monkeypatch.setattr(shop_routes.queries, "get_order", broken)
+    response = shop.get(
+        "/api/v1/orders/KM2026112200017", headers={**SHOP, "X-Request-ID": "r-500"}
+    )
+    body = _is_error(response, 500)
+    assert body["error"] == "internal_error" and "r-500" in body["detail"]
+    assert response.headers["X-Request-ID"] == "r-500"
+    assert "buyer@example.com" not in response.text and "RuntimeError" not in response.text

@@ -261,3 +261,15 @@ def test_the_cores_import_no_metrics_or_logging_framework():
         if _imports(path) & forbidden
     }
     assert offenders == {}
+
+
+@pytest.mark.parametrize("module", ["kamidesk.jobs", "kamidesk.worker", "kamidesk.observability"])
+def test_each_wiring_module_imports_on_its_own(module):
+    # kamidesk.jobs and kamidesk.observability use each other: no import cycle may bite.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
