@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -11,6 +12,18 @@ from typer.testing import CliRunner
 from kamidesk.cli import app
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The demo sets up console logging for the process; put the test run's back."""
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "arq", "alembic", "httpx")
+    saved = [
+        (lg, list(lg.handlers), lg.propagate, lg.level) for lg in map(logging.getLogger, names)
+    ]
+    yield
+    for logger, handlers, propagate, level in saved:
+        logger.handlers[:], logger.propagate, logger.level = handlers, propagate, level
 
 
 def _free_port() -> int:
