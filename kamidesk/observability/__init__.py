@@ -53,9 +53,8 @@ class Operations:
         self.settings = runtime.settings
         self.readiness = Readiness(runtime.engine, runtime.settings.redis_url)
         self._redis: Any = None
-        self.exposition = Exposition(
-            BacklogCollector(runtime.session_factory, self._queue_depth(jobs))
-        )
+        self.backlog = BacklogCollector(runtime.session_factory, self._queue_depth(jobs))
+        self.exposition = Exposition(self.backlog)
         self._server: Any = None
 
     def _queue_depth(self, jobs: object | None) -> Callable[[], int | None]:

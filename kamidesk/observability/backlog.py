@@ -8,6 +8,7 @@ plug in as `sources`: name -> callable returning how many are waiting.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 
@@ -25,6 +26,8 @@ from fulfilment.models import (
     ReissueRequest,
     ReissueStatus,
 )
+
+log = logging.getLogger(__name__)
 
 OWED = (
     ("orders", Order.status, (OrderStatus.PAID, OrderStatus.DELIVERING), Order.paid_at),
@@ -47,6 +50,32 @@ class BacklogCollector(Collector):
         self._sources = dict(sources or {})
 
     def collect(self) -> Iterable[Metric]:
+        # A database or Redis that does not answer must not cost the scrape its other metrics:
+        # `kamidesk_backlog_readable` says whether these numbers could be read.
+        readable = GaugeMetricFamily(
+            "kamidesk_backlog_readable", "1 when the backlog could be read", labels=["source"]
+        )
+        try:
+            families = self._from_database()
+            readable.add_metric(["database"], 1)
+            yield from families
+        except Exception as exc:
+            log.warning("backlog metrics unreadable: %s", type(exc).__name__)
+            readable.add_metric(["database"], 0)
+        try:
+            queued = self._queued()
+            readable.add_metric(["queue"], 1)
+        except Exception as exc:
+            log.warning("job queue length unreadable: %s", type(exc).__name__)
+            queued = None
+            readable.add_metric(["queue"], 0)
+        if queued is not None:
+            jobs = GaugeMetricFamily("kamidesk_jobs_queued", "Background jobs waiting or running")
+            jobs.add_metric([], queued)
+            yield jobs
+        yield readable
+
+    def _from_database(self) -> list[Metric]:
         owed = GaugeMetricFamily("kamidesk_backlog", "Work owed now", labels=["kind"])
         oldest = GaugeMetricFamily(
             "kamidesk_backlog_oldest_seconds", "Age of the oldest owed item", labels=["kind"]
@@ -69,9 +98,4 @@ class BacklogCollector(Collector):
                 alerts.add_metric([kind], count)
         for kind, count_of in self._sources.items():
             owed.add_metric([kind], count_of())
-        yield from (owed, oldest, alerts)
-        queued = self._queued()
-        if queued is not None:
-            jobs = GaugeMetricFamily("kamidesk_jobs_queued", "Background jobs waiting or running")
-            jobs.add_metric([], queued)
-            yield jobs
+        return [owed, oldest, alerts]

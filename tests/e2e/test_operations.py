@@ -258,3 +258,21 @@ def test_no_key_token_or_password_reaches_the_logs(shop, container, log_lines):
         settings.shop_api_token.get_secret_value(),
     ):
         assert secret not in written
+
+
+def test_a_scrape_keeps_its_other_metrics_when_the_database_does_not_answer(shop):
+    from sqlalchemy.orm import sessionmaker
+
+    backlog = shop.app.state.ops.backlog
+    good = backlog._sessions
+    dead = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    backlog._sessions = sessionmaker(bind=dead)
+    try:
+        samples = _scrape(shop)
+    finally:
+        backlog._sessions = good
+        dead.dispose()
+    assert _value(samples, "kamidesk_backlog_readable", source="database") == 0
+    assert ("kamidesk_backlog", (("kind", "orders"),)) not in samples
+    assert any(name == "kamidesk_http_requests_total" for name, _ in samples)
+    assert _value(_scrape(shop), "kamidesk_backlog_readable", source="database") == 1
