@@ -25,14 +25,17 @@ from fulfilment.errors import (
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
-from kamidesk.api import callbacks, kb, shop, staff, tickets
+from kamidesk import observability
+from kamidesk.api import callbacks, kb, problems, shop, staff, tickets
 from kamidesk.api.deps import staff_only
+from kamidesk.api.limits import BodyLimit
 from kamidesk.bootstrap import Container, build
 from kamidesk.chatbot import build_chatbot, build_telegram, warm_up
 from kamidesk.jobs import Jobs, make_jobs
 from kamidesk.settings import Settings, get_settings
 
 log = logging.getLogger("kamidesk.app")
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small form fields beside the key file
 
 STATUS = {
     NotFound: 404,
@@ -61,10 +64,13 @@ def create_app(
 ) -> FastAPI:
     """Build the app; tests inject a container and jobs, production builds from settings.
     The Telegram channel runs when TELEGRAM_BOT_TOKEN is set (or one is injected)."""
+    config = settings or (container.settings if container is not None else get_settings())
+    if container is None:  # a real process (uvicorn factory, kamidesk serve), not a test
+        observability.configure_logging(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        box = container or build(settings or get_settings())
+        box = container or build(config)
         runner = jobs or make_jobs(box)
         app.state.container, app.state.jobs = box, runner
         app.state.bot = chatbot or build_chatbot(box)
@@ -72,7 +78,9 @@ def create_app(
         if chatbot is None:
             warm_up(app.state.bot)
         app.state.telegram = telegram or build_telegram(box.settings, app.state.bot)
+        app.state.ops = ops = observability.Operations(box, runner)
         await runner.start()
+        ops.start()
         if app.state.telegram is not None:
             await app.state.telegram.start()  # connects in the background
         try:
@@ -80,6 +88,7 @@ def create_app(
         finally:
             if app.state.telegram is not None:
                 await app.state.telegram.stop()
+            ops.stop()
             await runner.stop()
             if container is None:
                 box.close()
@@ -90,7 +99,15 @@ def create_app(
         lifespan=lifespan,
         description="After-sales desk for digital-goods shops: shop and staff API.",
     )
+    problems.install(app)
+    upload_limit = config.max_key_file_bytes + FORM_OVERHEAD
+    app.add_middleware(
+        BodyLimit,
+        default=config.max_body_bytes,
+        overrides=[(route.path_regex.pattern, upload_limit) for route in shop.uploads.routes],
+    )
     app.include_router(shop.router)
+    app.include_router(shop.uploads)
     app.include_router(staff.router)
     app.include_router(callbacks.router)
     app.include_router(tickets.router)
@@ -101,6 +118,7 @@ def create_app(
     app.include_router(
         kb.router, prefix="/api/v1/kb", tags=["knowledge base"], dependencies=[Depends(staff_only)]
     )
+    observability.install(app)  # last: its middleware is the outermost
 
     @app.exception_handler(FulfilmentError)
     async def fulfilment_error(_: Request, exc: FulfilmentError) -> JSONResponse:
@@ -126,9 +144,5 @@ def create_app(
             {"error": "invalid_value", "detail": "a value in the request cannot be stored"},
             status_code=422,
         )
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

@@ -18,6 +18,7 @@ from fulfilment.suppliers.directory import StaticSupplierDirectory
 from fulfilment.suppliers.http import HttpSupplierClient
 from fulfilment.uow import Policy, UnitOfWork
 from kamidesk.db import make_engine, make_session_factory
+from kamidesk.observability.metrics import MeteredPayments, MeteredSupplier, count_commits
 from kamidesk.settings import Settings
 
 
@@ -30,7 +31,7 @@ class Container:
     session_factory: sessionmaker[Session]
     vault: KeyVault
     suppliers: StaticSupplierDirectory
-    payments: HttpPaymentProvider
+    payments: HttpPaymentProvider | MeteredPayments
     policy: Policy
     http: httpx.Client
     _closed: bool = field(default=False, repr=False)
@@ -99,13 +100,16 @@ def build(settings: Settings) -> Container:
         client=http,
         callback_max_age=settings.callback_max_age_seconds,
     )
+    session_factory = make_session_factory(engine)
+    count_commits(session_factory)  # deliveries and failed ownership proofs, for /metrics
     return Container(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         vault=KeyVault(settings.key_encryption_key.get_secret_value()),
-        suppliers=StaticSupplierDirectory(clients),
-        payments=payments,
+        # Calls to suppliers and the provider are counted and timed at these edges.
+        suppliers=StaticSupplierDirectory(MeteredSupplier(c) for c in clients),
+        payments=MeteredPayments(payments),
         policy=policy_from(settings),
         http=http,
     )

@@ -41,6 +41,7 @@ from fulfilment.services.payouts import resume_refund
 from fulfilment.services.recovery import DueWork, due_work
 from fulfilment.services.reissue import resume_reissue
 from fulfilment.uow import UnitOfWork
+from kamidesk.observability.logs import log_context
 from kamidesk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ class ServiceWork:
 
     def deliver(self, order_no: str) -> object:
         """Deliver (or advance) whatever is still owed on the order."""
-        return deliver_order(uow=self._runtime.uow(), order_no=order_no, actor=self._actor)
+        with log_context(order_no=order_no):
+            return deliver_order(uow=self._runtime.uow(), order_no=order_no, actor=self._actor)
 
     def refund(self, refund_id: int) -> object:
         """Push a processing refund to the payment provider (again)."""

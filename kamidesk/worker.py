@@ -46,6 +46,7 @@ from kamidesk.jobs import (
     describe_failure,
     job_id,
 )
+from kamidesk.observability import Operations, configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ LEASE_SECONDS = 5.0  # a running job's marker lives this long unless renewed (ev
 CLAIM_GRACE_SECONDS = 5.0  # a claimed job that has not taken its lease by then has no worker
 DEFAULT_SWEEP_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 20  # heartbeat period; the key lives one second longer
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 class JobFailed(RuntimeError):
@@ -183,10 +183,15 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["container"] = build(get_settings())
         ctx["owns_container"] = True
     ctx["work"] = ServiceWork(ctx["container"], actor="worker")
+    if ctx["container"].settings.metrics_port:  # this worker's own metrics listener
+        ctx["ops"] = Operations(ctx["container"])
+        ctx["ops"].start()
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     """Close the container this worker built."""
+    if "ops" in ctx:
+        ctx.pop("ops").stop()
     if ctx.pop("owns_container", False):
         ctx["container"].close()
 
@@ -273,10 +278,7 @@ def run_worker() -> None:
             "REDIS_URL is not set: without Redis, `kamidesk serve` runs background work "
             "in-process and no separate worker is needed"
         )
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    configure_logging(settings)
     arq_run_worker(
         WorkerSettings,  # type: ignore[arg-type]
         **worker_options(settings.redis_url, settings.sweep_interval_seconds),
