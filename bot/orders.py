@@ -36,7 +36,8 @@ __all__ = [
 @dataclass(frozen=True)
 class ProofResult:
     proven: bool
-    locked: bool = False
+    locked: bool = False  # this claimant tried too often
+    throttled: bool = False  # this order number had too many failed proofs: wait a minute
 
 
 class OrderDesk:
@@ -66,7 +67,9 @@ class OrderDesk:
             ok = ownership.verify_owner(
                 uow=self._uow(), order_no=order_no, claimant=claimant, proof=proof
             )
-        except OwnershipLocked:
+        except OwnershipLocked as exc:
+            if exc.code == "order_throttled":
+                return ProofResult(False, throttled=True)
             return ProofResult(False, locked=True)
         return ProofResult(ok)
 

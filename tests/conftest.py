@@ -70,12 +70,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _truncate_all(url: str) -> None:
     from bot.models import Base as BotBase
     from desk.models import Base as DeskBase
+    from knowledge_base.models import Base as KbBase
 
     engine = create_engine(url)
     tables = [
         *Base.metadata.sorted_tables,
         *BotBase.metadata.sorted_tables,
         *DeskBase.metadata.sorted_tables,
+        *KbBase.metadata.sorted_tables,
     ]
     names = ", ".join(f'"{t.name}"' for t in tables)
     with engine.begin() as conn:

@@ -169,7 +169,7 @@ def conversation_path(conversation_id: str) -> str:
 
 
 ConversationPath = Annotated[str, Depends(conversation_path)]
-After = Annotated[int, Query(ge=0, le=2**62)]
+After = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 def _messages(bot: DialogueEngine, conversation_id: str, after: int) -> MessagesOut:

@@ -49,6 +49,9 @@ def prove(turn: Turn, order_no: str, proof: Proof) -> bool:
     if result.locked:
         turn.say("proof_locked")
         return False
+    if result.throttled:
+        turn.say("proof_throttled")
+        return False
     if not result.proven:
         guard.failed_proof(scopes)
         turn.state.failed_proofs += 1

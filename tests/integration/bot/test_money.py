@@ -143,3 +143,17 @@ def test_no_payment_at_the_provider_is_not_marked_paid(uow, suppliers, payments,
     answer = chat.say(EMAIL)
     assert "no completed payment" in answer
     assert order_status(uow, "KM2026112200008") == "created"
+
+
+def test_an_order_number_under_attack_slows_checks_and_says_so(uow, suppliers, web_chat):
+    from tests.integration.bot.shop import KEY_ORDER, key_shop
+
+    key_shop(uow, suppliers)
+    for i in range(10):  # ten addresses, one wrong guess each: the core throttles the order
+        chat = web_chat("en", ip=f"203.0.113.{i}")
+        chat.say(f"status of {KEY_ORDER}")
+        chat.say(f"guess{i}@example.com")
+    owner = web_chat("en", ip="198.51.100.99")
+    owner.say(f"status of {KEY_ORDER}")
+    answer = owner.say(EMAIL)
+    assert "try again in a minute" in answer and "STEAM-50-KEY" not in answer
