@@ -265,8 +265,8 @@ class Refund(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str] = mapped_column(String(500))
-    requested_by: Mapped[str] = mapped_column(String(80))
-    decided_by: Mapped[str | None] = mapped_column(String(80))
+    requested_by: Mapped[str] = mapped_column(String(120))  # an Actor's label
+    decided_by: Mapped[str | None] = mapped_column(String(120))
     provider_refund_id: Mapped[str | None] = mapped_column(String(80))
     last_message: Mapped[str | None] = mapped_column(String(500))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -283,7 +283,7 @@ class ReissueRequest(Base):
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(500))
-    requested_by: Mapped[str] = mapped_column(String(80))
+    requested_by: Mapped[str] = mapped_column(String(120))  # an Actor's label
     check_result: Mapped[str | None] = mapped_column(String(20))
     decision: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -335,7 +335,10 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(120))  # Actor.label, e.g. "agent:alice"
+    # Kind and display name of the actor; NULL on entries written before actors had them.
+    actor_kind: Mapped[str | None] = mapped_column(String(10))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60), index=True)
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(80), index=True)

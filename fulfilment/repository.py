@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from fulfilment.actors import Actor
 from fulfilment.errors import NotFound
 from fulfilment.models import (
     AuditEntry,
@@ -100,7 +101,7 @@ def active_deliveries(session: Session, order_id: int) -> list[Delivery]:
 def audit(
     session: Session,
     *,
-    actor: str,
+    actor: Actor,
     action: str,
     entity: str,
     entity_id: object,
@@ -111,7 +112,9 @@ def audit(
     """Append one entry to the audit log (in the caller's transaction)."""
     session.add(
         AuditEntry(
-            actor=actor,
+            actor=actor.label,
+            actor_kind=actor.kind,
+            actor_name=actor.name,
             action=action,
             entity=entity,
             entity_id=str(entity_id),

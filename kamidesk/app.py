@@ -21,7 +21,7 @@ from fulfilment.errors import (
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
 from kamidesk.api import callbacks, kb, shop, staff
-from kamidesk.api.deps import staff_only
+from kamidesk.api.deps import current_agent
 from kamidesk.bootstrap import Container, build
 from kamidesk.jobs import Jobs, make_jobs
 from kamidesk.settings import Settings, get_settings
@@ -76,7 +76,10 @@ def create_app(
     app.include_router(callbacks.router)
     # The knowledge-base admin API edits what customers are told: staff only.
     app.include_router(
-        kb.router, prefix="/api/v1/kb", tags=["knowledge base"], dependencies=[Depends(staff_only)]
+        kb.router,
+        prefix="/api/v1/kb",
+        tags=["knowledge base"],
+        dependencies=[Depends(current_agent)],
     )
 
     @app.exception_handler(FulfilmentError)

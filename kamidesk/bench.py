@@ -20,12 +20,15 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
+from fulfilment.actors import Actor
 from fulfilment.keyvault import KeyVault
 from fulfilment.models import CardKey, Delivery, KeyStatus
 from fulfilment.services import catalog, orders
 from fulfilment.services.delivery import deliver_order
 from fulfilment.uow import UnitOfWork
 from kamidesk.db import make_engine, make_session_factory, upgrade
+
+BENCH = Actor.system("bench")
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,13 @@ def bench_delivery(url: str, backend: str, *, orders_n: int, workers: int) -> Be
         face_value=Decimal("10"),
         price=Decimal("10.00"),
         currency="CNY",
-        actor="bench",
+        actor=BENCH,
     )
     catalog.import_keys(
         uow=uow,
         sku="BENCH",
         keys=[f"BENCH-{uuid.uuid4().hex}" for _ in range(orders_n)],
-        actor="bench",
+        actor=BENCH,
     )
     numbers = [f"BN{n:012d}" for n in range(orders_n)]
     for no in numbers:
@@ -82,13 +85,13 @@ def bench_delivery(url: str, backend: str, *, orders_n: int, workers: int) -> Be
                 buyer_email="bench@example.com",
             ),
             paid=True,
-            actor="bench",
+            actor=BENCH,
         )
     latencies: list[float] = []
 
     def deliver(no: str) -> None:
         start = time.perf_counter()
-        outcome = deliver_order(uow=uow.fork(), order_no=no, actor="bench")
+        outcome = deliver_order(uow=uow.fork(), order_no=no, actor=BENCH)
         latencies.append(time.perf_counter() - start)
         if outcome.status != "delivered":
             raise RuntimeError(f"{no}: {outcome.status}")

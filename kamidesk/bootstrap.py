@@ -17,6 +17,7 @@ from fulfilment.payments.http import HttpPaymentProvider
 from fulfilment.suppliers.directory import StaticSupplierDirectory
 from fulfilment.suppliers.http import HttpSupplierClient
 from fulfilment.uow import Policy, UnitOfWork
+from kamidesk.agents import AgentDirectory, StaffTokenDirectory
 from kamidesk.db import make_engine, make_session_factory
 from kamidesk.settings import Settings
 
@@ -33,6 +34,7 @@ class Container:
     payments: HttpPaymentProvider
     policy: Policy
     http: httpx.Client
+    agents: AgentDirectory
     _closed: bool = field(default=False, repr=False)
 
     def uow(self) -> UnitOfWork:
@@ -103,4 +105,5 @@ def build(settings: Settings) -> Container:
         payments=payments,
         policy=policy_from(settings),
         http=http,
+        agents=StaffTokenDirectory(settings.staff_api_token),
     )

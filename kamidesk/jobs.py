@@ -36,6 +36,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from redis.exceptions import RedisError
 
+from fulfilment.actors import Actor
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.payouts import resume_refund
 from fulfilment.services.recovery import DueWork, due_work
@@ -91,7 +92,7 @@ class Work(Protocol):
 class ServiceWork:
     """The real work: each call runs the fulfilment service in a fresh unit of work."""
 
-    def __init__(self, runtime: Runtime, *, actor: str = "jobs") -> None:
+    def __init__(self, runtime: Runtime, *, actor: Actor = Actor.system("jobs")) -> None:
         self._runtime = runtime
         self._actor = actor
 
@@ -101,11 +102,11 @@ class ServiceWork:
 
     def refund(self, refund_id: int) -> object:
         """Push a processing refund to the payment provider (again)."""
-        return resume_refund(uow=self._runtime.uow(), refund_id=refund_id)
+        return resume_refund(uow=self._runtime.uow(), refund_id=refund_id, actor=self._actor)
 
     def reissue(self, request_id: str) -> object:
         """Finish a reissue request left CHECKING (crash, or the supplier could not answer)."""
-        return resume_reissue(uow=self._runtime.uow(), request_id=request_id)
+        return resume_reissue(uow=self._runtime.uow(), request_id=request_id, actor=self._actor)
 
     def due(self) -> DueWork:
         """Everything pending right now, read from the database."""

@@ -23,6 +23,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.cron import CronJob
 from arq.worker import run_worker as arq_run_worker
 
+from fulfilment.actors import Actor
 from kamidesk.jobs import (
     DELIVER_JOB,
     QUEUE_NAME,
@@ -111,7 +112,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
 
         ctx["container"] = build(get_settings())
         ctx["owns_container"] = True
-    ctx["work"] = ServiceWork(ctx["container"], actor="worker")
+    ctx["work"] = ServiceWork(ctx["container"], actor=Actor.system("worker"))
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, InvalidRequest
 from fulfilment.keyvault import mask
 from fulfilment.models import (
@@ -51,7 +52,7 @@ def create_product(
     currency: str,
     safety_stock: int = 0,
     suppliers: Sequence[SupplierLink] = (),
-    actor: str,
+    actor: Actor,
 ) -> Product:
     """Create a product with its suppliers, all or nothing; the same sku twice is a conflict."""
     if kind not in set(ProductKind):
@@ -93,7 +94,7 @@ def create_product(
 
 
 def add_supplier(
-    *, uow: UnitOfWork, code: str, name: str, supports_key_check: bool = True, actor: str
+    *, uow: UnitOfWork, code: str, name: str, supports_key_check: bool = True, actor: Actor
 ) -> Supplier:
     """Register a supplier (idempotent on its code)."""
     try:
@@ -126,14 +127,14 @@ class SupplierLink:
     supplier_product_code: str | None = None
 
 
-def link_supplier(*, uow: UnitOfWork, sku: str, link: SupplierLink, actor: str) -> None:
+def link_supplier(*, uow: UnitOfWork, sku: str, link: SupplierLink, actor: Actor) -> None:
     """Let a supplier fulfil a product (or change its priority)."""
     with uow:
         _link(uow, repo.product_by_sku(uow.session, sku), link, actor)
         uow.commit()
 
 
-def _link(uow: UnitOfWork, product: Product, link: SupplierLink, actor: str) -> None:
+def _link(uow: UnitOfWork, product: Product, link: SupplierLink, actor: Actor) -> None:
     supplier = repo.supplier_by_code(uow.session, link.supplier_code)
     row = uow.session.scalars(
         select(ProductSupplier).where(
@@ -191,7 +192,7 @@ def import_keys(
     uow: UnitOfWork,
     sku: str,
     keys: Iterable[str],
-    actor: str,
+    actor: Actor,
     supplier_code: str | None = None,
     batch: str | None = None,
 ) -> ImportResult:
@@ -273,7 +274,7 @@ def _fresh_keys(uow: UnitOfWork, keys: Iterable[str]) -> tuple[dict[str, str], i
     return fresh, duplicates, rejected
 
 
-def _resume_if_restocked(uow: UnitOfWork, product: Product, stock: int, actor: str) -> bool:
+def _resume_if_restocked(uow: UnitOfWork, product: Product, stock: int, actor: Actor) -> bool:
     if product.status != ProductStatus.PAUSED or product.pause_reason != LOW_STOCK:
         return False
     if stock < product.safety_stock:
@@ -312,7 +313,7 @@ def _wake_orders_waiting_for(uow: UnitOfWork, product_id: int) -> None:
     )
 
 
-def pause_if_low(uow: UnitOfWork, product: Product, actor: str) -> None:
+def pause_if_low(uow: UnitOfWork, product: Product, actor: Actor) -> None:
     """Pause a product whose stock fell under its safety threshold, with an alert (once)."""
     if product.status != ProductStatus.ACTIVE or product.safety_stock <= 0:
         return
@@ -345,7 +346,7 @@ def pause_if_low(uow: UnitOfWork, product: Product, actor: str) -> None:
 
 
 def set_product_status(
-    *, uow: UnitOfWork, sku: str, active: bool, actor: str, reason: str
+    *, uow: UnitOfWork, sku: str, active: bool, actor: Actor, reason: str
 ) -> None:
     """Pause or resume a product by hand."""
     with uow:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.models import (
     Alert,
     Delivery,
@@ -35,7 +36,7 @@ class DeliveryOutcome:
     message: str = ""
 
 
-def deliver_order(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> DeliveryOutcome:
+def deliver_order(*, uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutcome:
     """Deliver whatever is still owed on a paid order; safe to call any number of times."""
     outcome = _deliver_keys(uow, order_no, actor)
     if outcome is None:  # a direct top-up: suppliers are called outside any transaction
@@ -45,7 +46,7 @@ def deliver_order(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> D
     return outcome
 
 
-def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome | None:
+def _deliver_keys(uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutcome | None:
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
         product = uow.session.get(Product, order.product_id)

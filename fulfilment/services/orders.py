@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest, NotAllowed
 from fulfilment.models import Alert, Order, OrderStatus, Payment, ProductKind
 from fulfilment.money import format_amount, to_cents
@@ -48,7 +49,7 @@ class PaymentOutcome:
 
 
 def ingest_order(
-    *, uow: UnitOfWork, data: OrderInput, paid: bool, actor: str, txn_id: str | None = None
+    *, uow: UnitOfWork, data: OrderInput, paid: bool, actor: Actor, txn_id: str | None = None
 ) -> IntakeOutcome:
     """Take in an order (paid by the shop, or awaiting our payment provider)."""
     _validate_shape(data)
@@ -125,7 +126,7 @@ def _existing(uow: UnitOfWork, data: OrderInput) -> Order | None:
 
 
 def _record_rejection(
-    uow: UnitOfWork, data: OrderInput, expected: int, currency: str, actor: str
+    uow: UnitOfWork, data: OrderInput, expected: int, currency: str, actor: Actor
 ) -> None:
     with uow:
         repo.audit(
@@ -151,7 +152,7 @@ def _insert(
     product_id: int,
     cents: int,
     paid: bool,
-    actor: str,
+    actor: Actor,
     txn_id: str | None,
 ) -> IntakeOutcome:
     with uow:
@@ -186,7 +187,7 @@ def _insert(
 
 
 def _mark_paid(
-    uow: UnitOfWork, order: Order, txn_id: str, cents: int, source: str, actor: str
+    uow: UnitOfWork, order: Order, txn_id: str, cents: int, source: str, actor: Actor
 ) -> None:
     now = uow.clock()
     uow.session.add(
@@ -221,7 +222,7 @@ def record_payment(
     amount_cents: int,
     currency: str,
     source: str,
-    actor: str,
+    actor: Actor,
 ) -> PaymentOutcome:
     """Mark an order paid once; repeats (duplicate callbacks) change nothing."""
     with uow:
@@ -247,7 +248,7 @@ def record_payment(
 
 
 def _flag_second_payment(
-    uow: UnitOfWork, order: Order, txn_id: str, amount_cents: int, actor: str
+    uow: UnitOfWork, order: Order, txn_id: str, amount_cents: int, actor: Actor
 ) -> None:
     """Another transaction for a settled order: the customer paid twice; a person refunds it."""
     recorded = uow.session.scalar(select(Payment.txn_id).where(Payment.order_id == order.id))
@@ -279,7 +280,9 @@ def _flag_second_payment(
     uow.commit()
 
 
-def handle_payment_callback(*, uow: UnitOfWork, params: Mapping[str, str]) -> PaymentOutcome:
+def handle_payment_callback(
+    *, uow: UnitOfWork, params: Mapping[str, str], actor: Actor
+) -> PaymentOutcome:
     """A signed notification from the payment provider (SignatureError if forged)."""
     callback = uow.payments.parse_callback(params)
     if callback.status != PaymentStatus.PAID:
@@ -293,11 +296,11 @@ def handle_payment_callback(*, uow: UnitOfWork, params: Mapping[str, str]) -> Pa
         amount_cents=callback.amount_cents,
         currency=callback.currency,
         source="callback",
-        actor="payment-callback",
+        actor=actor,
     )
 
 
-def confirm_payment(*, uow: UnitOfWork, order_no: str, actor: str) -> PaymentOutcome:
+def confirm_payment(*, uow: UnitOfWork, order_no: str, actor: Actor) -> PaymentOutcome:
     """Staff: the callback was lost; ask the provider and mark paid if it says so."""
     with uow:
         order = repo.order_by_no(uow.session, order_no)

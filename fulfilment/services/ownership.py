@@ -16,11 +16,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import InvalidRequest, OwnershipLocked
 from fulfilment.models import CardKey, DeliveryStatus, Order, OwnershipAttempt
 from fulfilment.uow import UnitOfWork
 
-MAX_CLAIMANT = 80  # the audit log's actor column
+MAX_CLAIMANT = 80  # the claimant's id (ownership_attempts.claimant holds 120)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ def _matches(order: Order, proof: Proof) -> bool:
     return bool(wanted) and len(wanted) >= 6 and _digits(order.buyer_phone) == wanted
 
 
-def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof) -> bool:
+def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: Actor, proof: Proof) -> bool:
     """True if `proof` matches the order; failures are counted per claimant."""
-    if not claimant or len(claimant) > MAX_CLAIMANT:
+    if len(claimant.id) > MAX_CLAIMANT:
         # A failure that cannot be recorded would not count against the claimant.
         raise InvalidRequest(f"claimant must be 1-{MAX_CLAIMANT} characters")
     if not (proof.telegram_id or proof.email or proof.phone):
@@ -59,13 +60,13 @@ def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof)
     with uow:
         # One proof per claimant at a time, or a burst of parallel guesses would all pass
         # the count below before any failure is recorded.
-        repo.serialise(uow.session, f"ownership:{claimant}")
-        _raise_if_locked(uow, claimant)
+        repo.serialise(uow.session, f"ownership:{claimant.id}")
+        _raise_if_locked(uow, claimant.id)
         order = uow.session.scalars(select(Order).where(Order.order_no == order_no)).first()
         if order is not None and _matches(order, proof):
             return True
         uow.session.add(
-            OwnershipAttempt(claimant=claimant, order_no=order_no[:64], at=uow.clock())
+            OwnershipAttempt(claimant=claimant.id, order_no=order_no[:64], at=uow.clock())
         )
         repo.audit(
             uow.session,
@@ -95,7 +96,7 @@ def _raise_if_locked(uow: UnitOfWork, claimant: str) -> None:
 
 
 def reveal_keys(
-    *, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof
+    *, uow: UnitOfWork, order_no: str, claimant: Actor, proof: Proof
 ) -> list[RevealedKey] | None:
     """The plaintext keys of an order, only for its proven owner (None if not proven)."""
     if not verify_owner(uow=uow, order_no=order_no, claimant=claimant, proof=proof):

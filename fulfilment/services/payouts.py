@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.models import Alert, Order, OrderStatus, Payment, Refund, RefundStatus
 from fulfilment.ports import RefundOutcome as ProviderOutcome
 from fulfilment.uow import UnitOfWork
@@ -28,7 +29,7 @@ class RefundResult:
     amount_cents: int
 
 
-def pay_out(uow: UnitOfWork, refund_id: int) -> RefundResult:
+def pay_out(uow: UnitOfWork, refund_id: int, actor: Actor) -> RefundResult:
     """Pay out a PROCESSING refund (again, with the same idempotency key, if need be)."""
     with uow:
         refund = uow.session.get(Refund, refund_id)
@@ -51,12 +52,12 @@ def pay_out(uow: UnitOfWork, refund_id: int) -> RefundResult:
         order = repo.order_by_id(uow.session, refund.order_id, lock=True)
         if refund.status != RefundStatus.PROCESSING:
             return as_result(refund)
-        _settle(uow, refund, order, answer)
+        _settle(uow, refund, order, answer, actor)
         uow.commit()
         return as_result(refund)
 
 
-def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # type: ignore[no-untyped-def]
+def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer, actor: Actor) -> None:  # type: ignore[no-untyped-def]
     now = uow.clock()
     refund.last_message = (answer.message or "")[:500] or None
     if answer.outcome == ProviderOutcome.SUCCEEDED:
@@ -71,7 +72,7 @@ def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # t
             before, order.status = order.status, OrderStatus.REFUNDED
             repo.audit(
                 uow.session,
-                actor="payments",
+                actor=actor,
                 action="order.refunded",
                 entity="order",
                 entity_id=order.order_no,
@@ -95,7 +96,7 @@ def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # t
         refund.next_attempt_at = now + RETRY
     repo.audit(
         uow.session,
-        actor="payments",
+        actor=actor,
         action=f"refund.{answer.outcome}",
         entity="order",
         entity_id=order.order_no,
@@ -104,9 +105,9 @@ def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # t
     )
 
 
-def resume_refund(*, uow: UnitOfWork, refund_id: int) -> RefundResult:
+def resume_refund(*, uow: UnitOfWork, refund_id: int, actor: Actor) -> RefundResult:
     """Sweeper: push a PROCESSING refund whose provider answer never came."""
-    return pay_out(uow, refund_id)
+    return pay_out(uow, refund_id, actor)
 
 
 def as_result(refund: Refund) -> RefundResult:

@@ -132,7 +132,9 @@ def open_alerts(*, uow: UnitOfWork, limit: int = 100) -> list[AlertView]:
 @dataclass(frozen=True)
 class AuditView:
     at: datetime
-    actor: str
+    actor: str  # the actor's label, e.g. "agent:alice"
+    actor_kind: str | None  # None on entries written before actors had a kind
+    actor_name: str | None
     action: str
     before: dict[str, object] | None
     after: dict[str, object] | None
@@ -148,4 +150,9 @@ def order_history(*, uow: UnitOfWork, order_no: str) -> list[AuditView]:
             .where(AuditEntry.entity == "order", AuditEntry.entity_id == order_no)
             .order_by(AuditEntry.id)
         )
-        return [AuditView(e.at, e.actor, e.action, e.before, e.after, e.reason) for e in entries]
+        return [
+            AuditView(
+                e.at, e.actor, e.actor_kind, e.actor_name, e.action, e.before, e.after, e.reason
+            )
+            for e in entries
+        ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
+from fulfilment.actors import Actor
 from fulfilment.models import (
     Order,
     OrderStatus,
@@ -71,12 +72,12 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
 
 
 def run_due_work(
-    *, uow: UnitOfWork, limit: int = 200
+    *, uow: UnitOfWork, actor: Actor, limit: int = 200
 ) -> tuple[list[DeliveryOutcome], list[RefundResult]]:
     """Process everything that is due, one unit of work per item (for runners and tests)."""
     work = due_work(uow=uow, limit=limit)
-    deliveries = [deliver_order(uow=uow, order_no=no, actor="sweeper") for no in work.orders]
-    refunds = [resume_refund(uow=uow, refund_id=rid) for rid in work.refunds]
+    deliveries = [deliver_order(uow=uow, order_no=no, actor=actor) for no in work.orders]
+    refunds = [resume_refund(uow=uow, refund_id=rid, actor=actor) for rid in work.refunds]
     for request_id in work.reissues:
-        resume_reissue(uow=uow, request_id=request_id)
+        resume_reissue(uow=uow, request_id=request_id, actor=actor)
     return deliveries, refunds

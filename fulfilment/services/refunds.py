@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
 from fulfilment.models import (
     Alert,
@@ -45,9 +46,9 @@ def request_refund(
     order_no: str,
     request_id: str,
     reason: str,
-    requested_by: str,
+    requested_by: Actor,
     amount: Decimal | None = None,
-    approved_by: str | None = None,
+    approved_by: Actor | None = None,
 ) -> RefundResult:
     """Ask for a refund; idempotent on `request_id`."""
     if not request_id or len(request_id) > 80:
@@ -57,7 +58,7 @@ def request_refund(
     if existing is not None:
         if approved_by and existing.status == RefundStatus.PENDING_APPROVAL:
             return approve_refund(uow=uow, request_id=request_id, approved_by=approved_by)
-        return pay_out(uow, existing.id)
+        return pay_out(uow, existing.id, requested_by)
     keys_to_check = _keys_needing_check(uow, order_no, amount, approved_by)
     refusal = _first_refusal(uow, keys_to_check)
     if refusal is not None:
@@ -79,7 +80,7 @@ def request_refund(
             existing = _existing(uow, request_id, order_no)
         assert existing is not None
         refund_id = existing.id
-    return pay_out(uow, refund_id)
+    return pay_out(uow, refund_id, requested_by)
 
 
 def _existing(uow: UnitOfWork, request_id: str, order_no: str) -> Refund | None:
@@ -93,7 +94,7 @@ def _keys_needing_check(
     uow: UnitOfWork,
     order_no: str,
     amount: Decimal | None,
-    approved_by: str | None,
+    approved_by: Actor | None,
     pending: int | None = None,  # the refund being approved: its own hold does not count
 ) -> list[KeyToCheck]:
     with uow:
@@ -154,9 +155,9 @@ def _open(
     order_no: str,
     request_id: str,
     reason: str,
-    requested_by: str,
+    requested_by: Actor,
     amount: Decimal | None,
-    approved_by: str | None,
+    approved_by: Actor | None,
     *,
     checked: frozenset[int],
 ) -> int:
@@ -184,8 +185,8 @@ def _open(
             amount_cents=cents,
             status=RefundStatus.PENDING_APPROVAL if approval else RefundStatus.PROCESSING,
             reason=reason[:500],
-            requested_by=requested_by,
-            decided_by=approved_by,
+            requested_by=requested_by.label,
+            decided_by=approved_by.label if approved_by else None,
             next_attempt_at=None if approval else uow.clock(),
         )
         uow.session.add(refund)
@@ -245,7 +246,7 @@ def _check_policy(
     raise NotAllowed(f"order is {order.status}", code="order_state")
 
 
-def _stop_fulfilment(uow: UnitOfWork, order: Order, actor: str) -> None:
+def _stop_fulfilment(uow: UnitOfWork, order: Order, actor: Actor) -> None:
     """Undelivered: stop delivery now. Delivered keys (checked unused): revoke them."""
     now = uow.clock()
     for delivery in repo.active_deliveries(uow.session, order.id):
@@ -271,7 +272,7 @@ def _stop_fulfilment(uow: UnitOfWork, order: Order, actor: str) -> None:
 
 
 def _record_refusal(
-    uow: UnitOfWork, order_no: str, request_id: str, actor: str, code: str
+    uow: UnitOfWork, order_no: str, request_id: str, actor: Actor, code: str
 ) -> None:
     with uow:
         repo.audit(
@@ -286,7 +287,7 @@ def _record_refusal(
         uow.commit()
 
 
-def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> RefundResult:
+def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: Actor) -> RefundResult:
     """Staff approval of a waiting refund: the policy and the key checks run again."""
     with uow:
         refund = uow.session.scalars(select(Refund).where(Refund.request_id == request_id)).first()
@@ -301,11 +302,15 @@ def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> Ref
     targets = _keys_needing_check(uow, order_no, amount, approved_by, pending=refund_id)
     refusal = _first_refusal(uow, targets)
     _decide(uow, refund_id, approved_by, frozenset(t.key_id for t in targets), refusal)
-    return pay_out(uow, refund_id)
+    return pay_out(uow, refund_id, approved_by)
 
 
 def _decide(
-    uow: UnitOfWork, refund_id: int, approved_by: str, checked: frozenset[int], refusal: str | None
+    uow: UnitOfWork,
+    refund_id: int,
+    approved_by: Actor,
+    checked: frozenset[int],
+    refusal: str | None,
 ) -> None:
     """Move a waiting refund to PROCESSING under the policy, or to REJECTED (kept on record)."""
     with uow:
@@ -324,7 +329,7 @@ def _decide(
         except NotAllowed as exc:
             refusal = exc.code
         now = uow.clock()
-        refund.decided_by = approved_by
+        refund.decided_by = approved_by.label
         for alert in uow.session.scalars(
             select(Alert).where(
                 Alert.order_id == order.id,

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
 from fulfilment.models import (
     CardKey,
@@ -54,7 +55,7 @@ def reissue_key(
     order_no: str,
     request_id: str,
     reason: str,
-    requested_by: str,
+    requested_by: Actor,
     unit_no: int | None = None,
     override: bool = False,
 ) -> ReissueOutcome:
@@ -70,16 +71,17 @@ def reissue_key(
     return _decide(uow, request_id, result, override, requested_by)
 
 
-def resume_reissue(*, uow: UnitOfWork, request_id: str) -> ReissueOutcome:
+def resume_reissue(*, uow: UnitOfWork, request_id: str, actor: Actor) -> ReissueOutcome:
     """Sweeper: finish a request left CHECKING by a crash or an unreachable supplier."""
     with uow:
         request = uow.session.scalars(
             select(ReissueRequest).where(ReissueRequest.request_id == request_id)
         ).one()
         order_no = repo.order_by_id(uow.session, request.order_id).order_no
-        reason, requested_by = request.reason, request.requested_by
+        reason = request.reason
+    # The request exists, so `requested_by` only attributes the decision: to whoever resumes.
     return reissue_key(
-        uow=uow, order_no=order_no, request_id=request_id, reason=reason, requested_by=requested_by
+        uow=uow, order_no=order_no, request_id=request_id, reason=reason, requested_by=actor
     )
 
 
@@ -107,7 +109,7 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
                     status=ReissueStatus.NEEDS_REVIEW if limit else ReissueStatus.CHECKING,
                     next_attempt_at=None if limit else uow.clock() + RESUME_AFTER,
                     reason=reason[:500],
-                    requested_by=requested_by,
+                    requested_by=requested_by.label,
                     decision=limit,
                 )
                 uow.session.add(request)
@@ -214,7 +216,7 @@ def _decide(
     request_id: str,
     result: KeyCheckResult,
     override: bool,
-    actor: str,
+    actor: Actor,
 ) -> ReissueOutcome:
     with uow:
         request = uow.session.scalars(
@@ -270,7 +272,7 @@ def _decide(
 
 
 def _replace(
-    uow: UnitOfWork, order: Order, delivery: Delivery, key: CardKey, why: str, actor: str
+    uow: UnitOfWork, order: Order, delivery: Delivery, key: CardKey, why: str, actor: Actor
 ) -> None:
     now = uow.clock()
     delivery.status, delivery.ended_at, delivery.end_reason = (
@@ -323,7 +325,7 @@ def _replace(
 
 
 def _close(
-    uow: UnitOfWork, request: ReissueRequest, order: Order, status: str, code: str, actor: str
+    uow: UnitOfWork, request: ReissueRequest, order: Order, status: str, code: str, actor: Actor
 ) -> None:
     request.status, request.decision, request.next_attempt_at = status, code, None
     repo.audit(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.models import (
     Alert,
     Delivery,
@@ -31,7 +32,7 @@ def _poll(uow: UnitOfWork) -> timedelta:
 
 
 def record_answer(
-    uow: UnitOfWork, sorder_id: int, result: SupplierResult, *, via: str, actor: str
+    uow: UnitOfWork, sorder_id: int, result: SupplierResult, *, via: str, actor: Actor
 ) -> None:
     """Record what the supplier said about one attempt (idempotent for terminal states)."""
     with uow:
@@ -96,7 +97,7 @@ def _flag_once(
     sorder: SupplierOrder,
     kind: str,
     result: SupplierResult,
-    actor: str,
+    actor: Actor,
 ) -> None:
     flagged = uow.session.scalar(
         select(Alert.id).where(
@@ -121,7 +122,7 @@ def _flag_once(
     uow.commit()
 
 
-def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: str) -> None:
+def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: Actor) -> None:
     now = uow.clock()
     sorder.status, sorder.finished_at, sorder.next_check_at = S.SUCCESS, now, None
     if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):

@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import NotFound
 from fulfilment.models import (
     Alert,
@@ -51,7 +52,7 @@ class _Step:
     amount_cents: int | None = None
 
 
-def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> DeliveryOutcome:
+def advance_topup(*, uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutcome:
     """Move a top-up order forward as far as the suppliers' answers allow right now."""
     for _ in range(MAX_STEPS):
         step = _next_step(uow, order_no, actor)
@@ -82,7 +83,7 @@ def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> D
     return topup_outcome(uow=uow, order_no=order_no)
 
 
-def _next_step(uow: UnitOfWork, order_no: str, actor: str) -> _Step:
+def _next_step(uow: UnitOfWork, order_no: str, actor: Actor) -> _Step:
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
         if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
@@ -123,7 +124,7 @@ def _next_step(uow: UnitOfWork, order_no: str, actor: str) -> _Step:
         return _Step("query", current.id, supplier.code, current.request_ref)
 
 
-def _start_next_supplier(uow: UnitOfWork, order: Order, actor: str) -> _Step:
+def _start_next_supplier(uow: UnitOfWork, order: Order, actor: Actor) -> _Step:
     tried = set(
         uow.session.scalars(
             select(SupplierOrder.supplier_id).where(SupplierOrder.order_id == order.id)
@@ -186,7 +187,7 @@ def _start_next_supplier(uow: UnitOfWork, order: Order, actor: str) -> _Step:
     )
 
 
-def _fail_order(uow: UnitOfWork, order: Order, actor: str, *, tried: int) -> None:
+def _fail_order(uow: UnitOfWork, order: Order, actor: Actor, *, tried: int) -> None:
     before = order.status
     order.status, order.next_attempt_at = OrderStatus.FAILED, None
     order.fail_reason = f"all {tried} supplier(s) failed" if tried else "no supplier available"
@@ -215,7 +216,7 @@ def _grace(uow: UnitOfWork) -> timedelta:
 
 
 def handle_supplier_callback(
-    *, uow: UnitOfWork, supplier_code: str, params: Mapping[str, str]
+    *, uow: UnitOfWork, supplier_code: str, params: Mapping[str, str], actor: Actor
 ) -> DeliveryOutcome:
     """A supplier's signed result notification (SignatureError if forged)."""
     callback = uow.suppliers.get(supplier_code).parse_callback(params)
@@ -228,9 +229,9 @@ def handle_supplier_callback(
             raise NotFound(f"no supplier order {callback.request_ref!r} at {supplier_code}")
         order_no = repo.order_by_id(uow.session, sorder.order_id).order_no
     result = SupplierResult(callback.outcome, callback.supplier_ref, callback.message)
-    record_answer(uow, sorder.id, result, via="callback", actor=f"supplier:{supplier_code}")
+    record_answer(uow, sorder.id, result, via="callback", actor=actor)
     if callback.outcome == SupplierOutcome.FAILED:
-        return advance_topup(uow=uow, order_no=order_no, actor=f"supplier:{supplier_code}")
+        return advance_topup(uow=uow, order_no=order_no, actor=actor)
     return topup_outcome(uow=uow, order_no=order_no)
 
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fulfilment.errors import InvalidRequest
 from fulfilment.services import catalog, orders, queries
-from kamidesk.api.deps import JobsDep, ShopDep, UowDep, no_nul_in_url
+from kamidesk.api.deps import JobsDep, ShopCaller, UowDep, no_nul_in_url
 from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
 
 router = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
@@ -18,7 +18,7 @@ MAX_KEY_FILE = 5 * 1024 * 1024
 
 
 @router.post("/suppliers", status_code=status.HTTP_201_CREATED)
-async def create_supplier(body: SupplierIn, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def create_supplier(body: SupplierIn, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
     """Register a supplier (idempotent on its code)."""
     supplier = await run_in_threadpool(
         lambda: catalog.add_supplier(
@@ -26,14 +26,14 @@ async def create_supplier(body: SupplierIn, uow: UowDep, role: ShopDep) -> dict[
             code=body.code,
             name=body.name,
             supports_key_check=body.supports_key_check,
-            actor=role,
+            actor=caller,
         )
     )
     return {"code": supplier.code, "name": supplier.name}
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED)
-async def create_product(body: ProductIn, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def create_product(body: ProductIn, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
     """Create a product with its suppliers in priority order (all or nothing)."""
     links = [catalog.SupplierLink(s.code, s.priority, s.product_code) for s in body.suppliers]
     product = await run_in_threadpool(
@@ -47,14 +47,14 @@ async def create_product(body: ProductIn, uow: UowDep, role: ShopDep) -> dict[st
             currency=body.currency,
             safety_stock=body.safety_stock,
             suppliers=links,
-            actor=role,
+            actor=caller,
         )
     )
     return {"sku": product.sku, "kind": product.kind, "status": product.status}
 
 
 @router.get("/products/{sku}")
-async def get_product(sku: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def get_product(sku: str, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
     """A product with its available stock."""
     view = await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku))
     return asdict(view)
@@ -62,7 +62,7 @@ async def get_product(sku: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
 
 @router.post("/products/{sku}/keys")
 async def import_keys(
-    sku: str, body: KeysIn, uow: UowDep, role: ShopDep, jobs: JobsDep
+    sku: str, body: KeysIn, uow: UowDep, caller: ShopCaller, jobs: JobsDep
 ) -> dict[str, Any]:
     """Import card keys (JSON list); duplicates are counted and skipped."""
     result = await run_in_threadpool(
@@ -70,7 +70,7 @@ async def import_keys(
             uow=uow,
             sku=sku,
             keys=body.keys,
-            actor=role,
+            actor=caller,
             supplier_code=body.supplier_code,
             batch=body.batch,
         )
@@ -82,7 +82,7 @@ async def import_keys(
 async def import_key_file(
     sku: str,
     uow: UowDep,
-    role: ShopDep,
+    caller: ShopCaller,
     file: UploadFile = File(...),
     supplier_code: str | None = Form(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$"),
     batch: str | None = Form(default=None, max_length=64, pattern=r"^[^\x00]*$"),
@@ -99,7 +99,7 @@ async def import_key_file(
         raise InvalidRequest("key file has no keys")
     result = await run_in_threadpool(
         lambda: catalog.import_keys(
-            uow=uow, sku=sku, keys=lines, actor=role, supplier_code=supplier_code, batch=batch
+            uow=uow, sku=sku, keys=lines, actor=caller, supplier_code=supplier_code, batch=batch
         )
     )
     return asdict(result)
@@ -107,7 +107,7 @@ async def import_key_file(
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED)
 async def create_order(
-    body: OrderIn, response: Response, uow: UowDep, role: ShopDep, jobs: JobsDep
+    body: OrderIn, response: Response, uow: UowDep, caller: ShopCaller, jobs: JobsDep
 ) -> dict[str, Any]:
     """Ingest an order (idempotent on order_no); paid orders are delivered in the background."""
     data = orders.OrderInput(
@@ -123,7 +123,7 @@ async def create_order(
     )
     outcome = await run_in_threadpool(
         lambda: orders.ingest_order(
-            uow=uow, data=data, paid=body.paid, actor=role, txn_id=body.payment_txn_id
+            uow=uow, data=data, paid=body.paid, actor=caller, txn_id=body.payment_txn_id
         )
     )
     if not outcome.created:
@@ -135,7 +135,7 @@ async def create_order(
 
 
 @router.get("/orders/{order_no}")
-async def get_order(order_no: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def get_order(order_no: str, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
     """An order with its deliveries; keys are masked."""
     view = await run_in_threadpool(lambda: queries.get_order(uow=uow, order_no=order_no))
     return asdict(view)

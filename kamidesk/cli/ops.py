@@ -43,6 +43,7 @@ def keys_import(
     """Import card keys from a file (encrypted at rest, duplicates skipped)."""
     from rich.progress import Progress
 
+    from fulfilment.actors import Actor
     from fulfilment.errors import FulfilmentError
     from fulfilment.services import catalog
     from kamidesk.bootstrap import build
@@ -64,7 +65,7 @@ def keys_import(
                     uow=box.uow(),
                     sku=sku,
                     keys=chunk,
-                    actor="cli",
+                    actor=Actor.system("cli"),
                     supplier_code=supplier,
                     batch=batch,
                 )

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from kamidesk.agents import StaffTokenDirectory
 from kamidesk.app import create_app
 from kamidesk.bootstrap import Container
 from kamidesk.settings import Settings
@@ -53,6 +54,7 @@ def container(session_factory, vault, suppliers, payments, policy):  # type: ign
         payments=payments,
         policy=policy,
         http=http,
+        agents=StaffTokenDirectory(settings.staff_api_token),
     )
     yield box
     http.close()

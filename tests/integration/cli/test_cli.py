@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from fulfilment.actors import Actor
 from fulfilment.keyvault import KeyVault
 from kamidesk.cli import app
 from kamidesk.settings import get_settings
@@ -33,7 +34,7 @@ def test_db_upgrade_then_keys_import_from_a_file_skips_duplicates(tmp_path, monk
             face_value=Decimal(50),
             price=Decimal(50),
             currency="CNY",
-            actor="t",
+            actor=Actor.system("test"),
         )
         keys = tmp_path / "keys.txt"
         keys.write_text("\ufeffKEY-0001-AAAA\nKEY-0002-BBBB\n\nkey-0001-aaaa\n")

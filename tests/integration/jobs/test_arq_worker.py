@@ -9,6 +9,7 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from sqlalchemy import select
 
+from fulfilment.actors import Actor
 from fulfilment.models import Refund
 from fulfilment.ports import RefundOutcome, RefundResult
 from fulfilment.services.queries import get_order
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
 
 def sweep_ctx(pool, runtime) -> dict:  # type: ignore[no-untyped-def]
-    return {"redis": pool, "work": ServiceWork(runtime, actor="worker")}
+    return {"redis": pool, "work": ServiceWork(runtime, actor=Actor.system("worker"))}
 
 
 async def test_a_paid_order_only_in_the_database_is_delivered_after_the_sweep(arq_pool, runtime):
@@ -163,7 +164,7 @@ async def test_a_refund_whose_provider_call_crashed_is_pushed_again_by_the_sweep
             order_no="KM7000000001",
             request_id="rf-1",
             reason="customer asked",
-            requested_by="test",
+            requested_by=Actor.system("test"),
         )
     await sweep(sweep_ctx(arq_pool, runtime))
     await run_burst(make_worker(arq_pool, runtime))
@@ -183,7 +184,11 @@ async def test_a_refund_backing_off_after_an_unknown_answer_is_not_swept_early(
     paid_order(uow, "KM7000000002")
     payments.refund_answers.append(RefundResult(RefundOutcome.UNKNOWN, None, "busy"))
     result = request_refund(
-        uow=uow, order_no="KM7000000002", request_id="rf-2", reason="x", requested_by="test"
+        uow=uow,
+        order_no="KM7000000002",
+        request_id="rf-2",
+        reason="x",
+        requested_by=Actor.system("test"),
     )
     assert result.status == "processing"
     # Not due yet (retry backoff): the sweep leaves it alone until its time comes.
@@ -210,10 +215,14 @@ async def test_a_reissue_left_checking_is_finished_by_the_arq_sweep(arq_pool, ru
     uow = runtime.uow()
     card_product(uow, keys=3)
     paid_order(uow, "KM7000000009")
-    deliver_order(uow=uow, order_no="KM7000000009")
+    deliver_order(uow=uow, order_no="KM7000000009", actor=Actor.system("test"))
     supplier.default_check = KeyCheckResult(KeyCheckStatus.UNKNOWN, message="timeout")
     first = reissue_key(
-        uow=uow, order_no="KM7000000009", request_id="rq-arq", reason="x", requested_by="bot"
+        uow=uow,
+        order_no="KM7000000009",
+        request_id="rq-arq",
+        reason="x",
+        requested_by=Actor.system("bot"),
     )
     assert first.status == "check_unavailable"
     supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)

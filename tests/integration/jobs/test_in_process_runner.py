@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from fulfilment.actors import Actor
 from fulfilment.services import catalog
 from fulfilment.services.queries import get_order
 from kamidesk.jobs import InProcessJobs
@@ -52,7 +53,9 @@ async def test_an_order_waiting_for_stock_is_delivered_when_keys_arrive_and_it_i
         await jobs.trigger_delivery("KM1000000002")
         await jobs.drain()
         assert get_order(uow=uow, order_no="KM1000000002").status == "delivering"
-        catalog.import_keys(uow=uow, sku="STEAM-50", keys=["FRESH-0001-WXYZ"], actor="test")
+        catalog.import_keys(
+            uow=uow, sku="STEAM-50", keys=["FRESH-0001-WXYZ"], actor=Actor.system("test")
+        )
         await jobs.trigger_delivery("KM1000000002")
         await jobs.drain()
     finally:
