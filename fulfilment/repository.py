@@ -7,10 +7,8 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from fulfilment.actors import Actor
 from fulfilment.errors import NotFound
 from fulfilment.models import (
-    AuditEntry,
     CardKey,
     Delivery,
     DeliveryStatus,
@@ -94,32 +92,5 @@ def active_deliveries(session: Session, order_id: int) -> list[Delivery]:
             select(Delivery)
             .where(Delivery.order_id == order_id, Delivery.status == DeliveryStatus.ACTIVE)
             .order_by(Delivery.unit_no)
-        )
-    )
-
-
-def audit(
-    session: Session,
-    *,
-    actor: Actor,
-    action: str,
-    entity: str,
-    entity_id: object,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str | None = None,
-) -> None:
-    """Append one entry to the audit log (in the caller's transaction)."""
-    session.add(
-        AuditEntry(
-            actor=actor.label,
-            actor_kind=actor.kind,
-            actor_name=actor.name,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-            reason=reason,
         )
     )

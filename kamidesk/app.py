@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,6 @@ from fulfilment.suppliers.directory import UnknownSupplier
 from kamidesk.api import callbacks, kb, shop, staff
 from kamidesk.api.deps import current_agent
 from kamidesk.bootstrap import Container, build
-from kamidesk.jobs import Jobs, make_jobs
 from kamidesk.settings import Settings, get_settings
 
 log = logging.getLogger("kamidesk.app")
@@ -44,24 +44,20 @@ def _status_for(exc: FulfilmentError) -> int:
     return 400
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    container: Container | None = None,
-    jobs: Jobs | None = None,
-) -> FastAPI:
-    """Build the app; tests inject a container and jobs, production builds from settings."""
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    """Build the app; tests and the demo pass a container, production builds from settings."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         box = container or build(settings or get_settings())
-        runner = jobs or make_jobs(box)
-        app.state.container, app.state.jobs = box, runner
-        await runner.start()
+        app.state.container, app.state.jobs = box, box.jobs
+        # Built now, not on the first question: start-up pays, not a customer.
+        app.state.kb = await asyncio.to_thread(lambda: box.kb)
+        await box.jobs.start()
         try:
             yield
         finally:
-            await runner.stop()
+            await box.jobs.stop()
             if container is None:
                 box.close()
 

@@ -1,34 +1,42 @@
-"""Background work: triggers that wake the fulfilment services, and a sweep that never forgets.
+"""Background work: named tasks that run outside requests, and a sweep that never forgets.
 
-The database is the source of truth. A trigger (`trigger_delivery`, `trigger_refund`) only says
-"look at this now"; the periodic sweep finds everything that is still owed straight from the
-tables (`fulfilment.services.recovery.due_work`), so a lost trigger, a dead process or an
-emptied queue delays work but never loses it.
+The database is the source of truth. A trigger only says "look at this now"; the periodic sweep
+asks every registered *due source* what is still owed, straight from the tables, so a lost
+trigger, a dead process or an emptied queue delays work but never loses it.
 
-Two runners share one `Jobs` protocol:
-- `InProcessJobs`: the embedded default (no Redis). Work runs in a small thread pool next to
+Packages add work without editing this module:
+
+    jobs.register_task("deliver_order", fn)   # fn(arg) -> object: sync, one JSON-able argument,
+                                              # runs in a thread (or an arq worker)
+    jobs.register_due("deliver_order", due)   # due() -> items owed now, one task run each
+    await jobs.trigger("deliver_order", "KM1")
+    jobs.trigger_threadsafe("dispatch_event", 42)   # from worker threads (on_commit hooks)
+
+Two runners share the `Jobs` protocol:
+- `InProcessJobs`: the embedded default (no Redis). Tasks run in a small thread pool next to
   the web app, plus a sweep task every `settings.sweep_interval_seconds`.
-- `ArqJobs`: production. Triggers become arq jobs on Redis, run by `kamidesk worker`
-  processes (`kamidesk.worker`); the worker's cron sweep re-enqueues whatever is due.
+- `ArqJobs`: production. Triggers become arq jobs on Redis, run by `kamidesk worker` processes
+  (`kamidesk.worker`), whose cron sweep asks the same due sources.
 
 Errors:
 
-    ValueError          a trigger with a malformed order number or refund id
+    ValueError          a trigger of an unknown task, or with an argument the task refuses
     JobsNotRunning      (RuntimeError) a trigger before `start()` or after `stop()`
 
-A failing job is logged (exception type and where it happened, never its message, which might
+A failing task is logged (exception type and where it happened, never its message, which might
 carry customer data) and never stops the runner; the sweep picks the work up again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import traceback
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from arq import create_pool
@@ -36,12 +44,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from redis.exceptions import RedisError
 
-from fulfilment.actors import Actor
-from fulfilment.services.delivery import deliver_order
-from fulfilment.services.payouts import resume_refund
-from fulfilment.services.recovery import DueWork, due_work
-from fulfilment.services.reissue import resume_reissue
-from fulfilment.uow import UnitOfWork
+from kamidesk.failures import describe_failure
 from kamidesk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,67 +53,15 @@ QUEUE_NAME = "kamidesk:queue"
 DELIVER_JOB = "deliver_order"
 REFUND_JOB = "push_refund"
 REISSUE_JOB = "resume_reissue"
+DISPATCH_JOB = "dispatch_event"
 MAX_ORDER_NO = 64
+ENQUEUE_WAIT = 5.0  # seconds a worker thread waits for its trigger to reach Redis
+
+__all__ = ["describe_failure"]  # re-exported for the worker and the tests
 
 
 class JobsNotRunning(RuntimeError):
     """A trigger arrived while the runner was not started (a wiring mistake)."""
-
-
-class Jobs(Protocol):
-    """Where the app and the services hand background work."""
-
-    async def trigger_delivery(self, order_no: str) -> None: ...
-
-    async def trigger_refund(self, refund_id: int) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-class Runtime(Protocol):
-    """What a runner needs from the container (`kamidesk.bootstrap.Container`)."""
-
-    settings: Settings
-
-    def uow(self) -> UnitOfWork: ...
-
-
-class Work(Protocol):
-    """The synchronous work behind the jobs (the fulfilment services, or a fake in tests)."""
-
-    def deliver(self, order_no: str) -> object: ...
-
-    def refund(self, refund_id: int) -> object: ...
-
-    def reissue(self, request_id: str) -> object: ...
-
-    def due(self) -> DueWork: ...
-
-
-class ServiceWork:
-    """The real work: each call runs the fulfilment service in a fresh unit of work."""
-
-    def __init__(self, runtime: Runtime, *, actor: Actor = Actor.system("jobs")) -> None:
-        self._runtime = runtime
-        self._actor = actor
-
-    def deliver(self, order_no: str) -> object:
-        """Deliver (or advance) whatever is still owed on the order."""
-        return deliver_order(uow=self._runtime.uow(), order_no=order_no, actor=self._actor)
-
-    def refund(self, refund_id: int) -> object:
-        """Push a processing refund to the payment provider (again)."""
-        return resume_refund(uow=self._runtime.uow(), refund_id=refund_id, actor=self._actor)
-
-    def reissue(self, request_id: str) -> object:
-        """Finish a reissue request left CHECKING (crash, or the supplier could not answer)."""
-        return resume_reissue(uow=self._runtime.uow(), request_id=request_id, actor=self._actor)
-
-    def due(self) -> DueWork:
-        """Everything pending right now, read from the database."""
-        return due_work(uow=self._runtime.uow())
 
 
 def check_order_no(order_no: object) -> str:
@@ -122,9 +73,34 @@ def check_order_no(order_no: object) -> str:
 
 def check_refund_id(refund_id: object) -> int:
     """The refund id, or ValueError when it cannot be one."""
-    if isinstance(refund_id, bool) or not isinstance(refund_id, int) or refund_id <= 0:
-        raise ValueError("refund_id must be a positive integer")
-    return refund_id
+    return _positive_id(refund_id, "refund_id")
+
+
+def check_outbox_id(outbox_id: object) -> int:
+    """The outbox row id, or ValueError when it cannot be one."""
+    return _positive_id(outbox_id, "outbox_id")
+
+
+def check_request_id(request_id: object) -> str:
+    """A reissue request id, or ValueError."""
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= 80:
+        raise ValueError("request_id must be a string of 1-80 characters")
+    return request_id
+
+
+def check_json(arg: object) -> object:
+    """Any JSON-able argument (the default check of a registered task)."""
+    try:
+        json.dumps(arg)
+    except (TypeError, ValueError):
+        raise ValueError("a task argument must be JSON-able") from None
+    return arg
+
+
+def _positive_id(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer")
+    return value
 
 
 def job_id(queue_name: str, kind: str, key: object) -> str:
@@ -132,35 +108,189 @@ def job_id(queue_name: str, kind: str, key: object) -> str:
     return f"{queue_name}:{kind}:{key}"
 
 
-def describe_failure(exc: BaseException) -> str:
-    """Exception type and the innermost frame; the message is left out on purpose."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return type(exc).__name__
-    last = frames[-1]
-    where = f"{Path(last.filename).parent.name}/{Path(last.filename).name}:{last.lineno}"
-    return f"{type(exc).__name__} in {last.name} ({where})"
+@dataclass(frozen=True)
+class TaskSpec:
+    """How a task is named in job ids (`key`) and what argument it accepts (`check`)."""
+
+    name: str
+    key: str
+    check: Callable[[Any], Any] = check_json
+
+    def job_key(self, arg: Any) -> str:
+        """`key:arg`: one pending run per task and argument."""
+        text = arg if isinstance(arg, str | int) else json.dumps(arg, sort_keys=True)
+        return f"{self.key}:{text}"
 
 
-class InProcessJobs:
-    """Runs triggered work in a bounded thread pool and sweeps the database periodically."""
+CORE_TASKS = {
+    spec.name: spec
+    for spec in (
+        TaskSpec(DELIVER_JOB, "deliver", check_order_no),
+        TaskSpec(REFUND_JOB, "refund", check_refund_id),
+        TaskSpec(REISSUE_JOB, "reissue", check_request_id),
+        TaskSpec(DISPATCH_JOB, "outbox", check_outbox_id),
+    )
+}
+
+
+class TaskRegistry:
+    """Named tasks and the due sources the sweep asks; shared by a runner and its worker."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, TaskSpec] = dict(CORE_TASKS)
+        self._fns: dict[str, Callable[[Any], object]] = {}
+        self._due: list[tuple[str, Callable[[], Iterable[tuple[str, Any]]]]] = []
+        self._lock = threading.Lock()
+
+    def register_task(
+        self,
+        name: str,
+        fn: Callable[[Any], object],
+        *,
+        key: str | None = None,
+        check: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """Add a task; `key` names it in job ids (default: its name)."""
+        with self._lock:
+            if name in self._fns:
+                raise ValueError(f"task {name!r} is registered already")
+            if name not in self._specs:
+                self._specs[name] = TaskSpec(name, key or name, check or check_json)
+            self._fns[name] = fn
+
+    def register_due(self, name: str, fn: Callable[[], Iterable[Any]]) -> None:
+        """Add a due source: `fn()` returns the arguments of task `name` that are owed now."""
+        self.spec(name)
+        self.register_due_items(lambda: ((name, item) for item in fn()), label=name)
+
+    def register_due_items(
+        self, fn: Callable[[], Iterable[tuple[str, Any]]], *, label: str = "items"
+    ) -> None:
+        """Add a due source for several tasks at once: `fn()` returns (task, argument) pairs
+        (one query for many kinds of work)."""
+        with self._lock:
+            self._due.append((label, fn))
+
+    def spec(self, name: str) -> TaskSpec:
+        """The task's spec; ValueError for an unknown task."""
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise ValueError(f"unknown task {name!r}") from None
+
+    def fn(self, name: str) -> Callable[[Any], object]:
+        """The task's function; ValueError when none is registered in this process."""
+        try:
+            return self._fns[name]
+        except KeyError:
+            raise ValueError(f"no function registered for task {name!r}") from None
+
+    def names(self) -> list[str]:
+        """Every task with a function, in registration order."""
+        return list(self._fns)
+
+    def due(self) -> list[tuple[str, Any]]:
+        """Everything owed now, as (task, argument); a failing source is logged and skipped."""
+        found: list[tuple[str, Any]] = []
+        for label, source in list(self._due):
+            try:
+                found.extend(source())
+            except Exception as exc:
+                log.error("sweep failed: %s (due source %s)", describe_failure(exc), label)
+        return found
+
+
+class Jobs(Protocol):
+    """Where the app, the services' hooks and other packages hand background work."""
+
+    tasks: TaskRegistry
+
+    def register_task(
+        self,
+        name: str,
+        fn: Callable[[Any], object],
+        *,
+        key: str | None = None,
+        check: Callable[[Any], Any] | None = None,
+    ) -> None: ...
+
+    def register_due(self, name: str, fn: Callable[[], Iterable[Any]]) -> None: ...
+
+    async def trigger(self, name: str, arg: Any) -> None: ...
+
+    def trigger_threadsafe(self, name: str, arg: Any) -> None: ...
+
+    async def trigger_delivery(self, order_no: str) -> None: ...
+
+    async def trigger_refund(self, refund_id: int) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Runtime(Protocol):
+    """What `make_jobs` needs: the settings."""
+
+    settings: Settings
+
+
+class _Runner:
+    """What both runners share: the registry and the named triggers."""
+
+    def __init__(self) -> None:
+        self.tasks = TaskRegistry()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def register_task(
+        self,
+        name: str,
+        fn: Callable[[Any], object],
+        *,
+        key: str | None = None,
+        check: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """Add a task (see `TaskRegistry.register_task`)."""
+        self.tasks.register_task(name, fn, key=key, check=check)
+
+    def register_due(self, name: str, fn: Callable[[], Iterable[Any]]) -> None:
+        """Add a due source for the sweep (see `TaskRegistry.register_due`)."""
+        self.tasks.register_due(name, fn)
+
+    async def trigger(self, name: str, arg: Any) -> None:
+        raise NotImplementedError
+
+    async def trigger_delivery(self, order_no: str) -> None:
+        """Deliver (or advance) the order soon."""
+        await self.trigger(DELIVER_JOB, order_no)
+
+    async def trigger_refund(self, refund_id: int) -> None:
+        """Push the refund to the provider soon."""
+        await self.trigger(REFUND_JOB, refund_id)
+
+    def _in_loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+
+class InProcessJobs(_Runner):
+    """Runs triggered tasks in a bounded thread pool and sweeps the database periodically."""
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Runtime | None = None,
         *,
-        work: Work | None = None,
         max_workers: int = 4,
         sweep_interval: float | None = None,
     ) -> None:
-        self._work = work or ServiceWork(runtime)
-        self._interval = (
-            sweep_interval
-            if sweep_interval is not None
-            else runtime.settings.sweep_interval_seconds
-        )
-        if self._interval <= 0:
+        super().__init__()
+        if sweep_interval is None:
+            sweep_interval = runtime.settings.sweep_interval_seconds if runtime else 2.0
+        if sweep_interval <= 0:
             raise ValueError("the sweep interval must be positive")
+        self._interval = sweep_interval
         self._max_workers = max_workers
         self._executor: ThreadPoolExecutor | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -177,6 +307,7 @@ class InProcessJobs:
         """Start the thread pool and the periodic sweep (idempotent)."""
         if self._executor is not None:
             return
+        self._loop = asyncio.get_running_loop()
         self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="kamidesk-job")
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="kamidesk-sweep")
 
@@ -202,31 +333,49 @@ class InProcessJobs:
         if self._threads:
             await asyncio.to_thread(wait_futures, list(self._threads), grace)
 
-    async def trigger_delivery(self, order_no: str) -> None:
-        """Deliver the order soon; a trigger while it runs schedules one more pass."""
-        order_no = check_order_no(order_no)
-        self._submit(f"deliver:{order_no}", self._work.deliver, order_no, rerun=True)
+    async def trigger(self, name: str, arg: Any) -> None:
+        """Run task `name` soon; a trigger while it runs for `arg` schedules one more pass."""
+        key, fn, arg = self._resolve(name, arg)
+        self._submit(key, fn, arg, rerun=True)
 
-    async def trigger_refund(self, refund_id: int) -> None:
-        """Push the refund to the provider soon."""
-        refund_id = check_refund_id(refund_id)
-        self._submit(f"refund:{refund_id}", self._work.refund, refund_id, rerun=True)
+    def trigger_threadsafe(self, name: str, arg: Any) -> None:
+        """`trigger` from any thread (returns at once; the task runs in the pool)."""
+        key, fn, arg = self._resolve(name, arg)
+        loop = self._loop
+        if self._executor is None or loop is None or loop.is_closed():
+            raise JobsNotRunning("start() the job runner before triggering work")
+        if self._in_loop_thread():
+            self._submit(key, fn, arg, rerun=True)
+        else:
+            loop.call_soon_threadsafe(self._submit_quietly, key, fn, arg)
 
     async def sweep_once(self) -> int:
         """Queue everything due now; returns how many items were found."""
-        work = await self._in_thread(self._work.due)
-        for order_no in work.orders:
-            self._submit(f"deliver:{order_no}", self._work.deliver, order_no, rerun=False)
-        for refund_id in work.refunds:
-            self._submit(f"refund:{refund_id}", self._work.refund, refund_id, rerun=False)
-        for request_id in work.reissues:
-            self._submit(f"reissue:{request_id}", self._work.reissue, request_id, rerun=False)
-        return len(work.orders) + len(work.refunds) + len(work.reissues)
+        items = await self._in_thread(self.tasks.due)
+        for name, arg in items:
+            try:
+                key, fn, arg = self._resolve(name, arg)
+            except ValueError as exc:
+                log.error("sweep skipped an item of %s: %s", name, describe_failure(exc))
+                continue
+            self._submit(key, fn, arg, rerun=False)
+        return len(items)
 
     async def drain(self) -> None:
         """Wait until no job is running or queued (for tests and orderly shutdown)."""
         while self._running:
             await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    def _resolve(self, name: str, arg: Any) -> tuple[str, Callable[[Any], object], Any]:
+        spec = self.tasks.spec(name)
+        arg = spec.check(arg)
+        return spec.job_key(arg), self.tasks.fn(name), arg
+
+    def _submit_quietly(self, key: str, fn: Callable[[Any], object], arg: Any) -> None:
+        try:
+            self._submit(key, fn, arg, rerun=True)
+        except JobsNotRunning:
+            log.warning("trigger %s arrived after stop; the sweep will pick it up", key)
 
     def _submit(self, key: str, fn: Callable[[Any], object], arg: Any, *, rerun: bool) -> None:
         if self._executor is None:
@@ -273,7 +422,7 @@ class InProcessJobs:
             await asyncio.sleep(self._interval)
 
 
-class ArqJobs:
+class ArqJobs(_Runner):
     """Triggers as arq jobs on Redis; `kamidesk worker` processes run them."""
 
     def __init__(
@@ -283,42 +432,73 @@ class ArqJobs:
         queue_name: str = QUEUE_NAME,
         pool: ArqRedis | None = None,
     ) -> None:
+        super().__init__()
         self._redis_settings = redis_settings
-        self._queue = queue_name
+        self.queue_name = queue_name
         self._pool = pool
         self._owns_pool = pool is None
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Connect to Redis (fails loudly when REDIS_URL is wrong: fail fast at start-up)."""
+        self._loop = asyncio.get_running_loop()
         if self._pool is None:
-            self._pool = await create_pool(self._redis_settings, default_queue_name=self._queue)
+            pool = await create_pool(self._redis_settings, default_queue_name=self.queue_name)
+            if self._pool is None:
+                self._pool = pool
+            else:  # started twice at once (two workers sharing a container)
+                await pool.aclose()
 
     async def stop(self) -> None:
         """Close the Redis connection this runner opened."""
-        pool, self._pool = self._pool, None
-        if pool is not None and self._owns_pool:
-            await pool.aclose()
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        pool = self._pool
+        if self._owns_pool:
+            self._pool = None
+            if pool is not None:
+                await pool.aclose()
+        self._loop = None
 
-    async def trigger_delivery(self, order_no: str) -> None:
-        """Enqueue `deliver_order`; a job already queued for this order absorbs the trigger."""
-        order_no = check_order_no(order_no)
-        await self._enqueue(DELIVER_JOB, order_no, job_id(self._queue, "deliver", order_no))
+    async def trigger(self, name: str, arg: Any) -> None:
+        """Enqueue task `name`; a job already queued for the same argument absorbs it."""
+        spec = self.tasks.spec(name)
+        arg = spec.check(arg)
+        await self._enqueue(name, arg, job_id(self.queue_name, spec.key, arg))
 
-    async def trigger_refund(self, refund_id: int) -> None:
-        """Enqueue `push_refund` for a processing refund."""
-        refund_id = check_refund_id(refund_id)
-        await self._enqueue(REFUND_JOB, refund_id, job_id(self._queue, "refund", refund_id))
+    def trigger_threadsafe(self, name: str, arg: Any) -> None:
+        """`trigger` from any thread; a worker thread waits (briefly) until it is enqueued."""
+        spec = self.tasks.spec(name)
+        arg = spec.check(arg)
+        loop = self._loop
+        if self._pool is None or loop is None or loop.is_closed():
+            raise JobsNotRunning("start() the job runner before triggering work")
+        enqueue = self._enqueue(name, arg, job_id(self.queue_name, spec.key, arg))
+        if self._in_loop_thread():
+            task = loop.create_task(enqueue)
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return
+        future = asyncio.run_coroutine_threadsafe(enqueue, loop)
+        try:
+            future.result(timeout=ENQUEUE_WAIT)
+        except TimeoutError:
+            log.warning(
+                "trigger %s:%s is slow to reach Redis; the sweep will pick it up", name, arg
+            )
 
     async def _enqueue(self, function: str, arg: object, jid: str) -> None:
         if self._pool is None:
             raise JobsNotRunning("start() the job runner before triggering work")
         try:
-            job = await self._pool.enqueue_job(function, arg, _job_id=jid, _queue_name=self._queue)
+            job = await self._pool.enqueue_job(
+                function, arg, _job_id=jid, _queue_name=self.queue_name
+            )
             if job is None and await self._pool.exists(in_progress_key_prefix + jid):
                 # The running pass may have read the rows before this trigger's change (keys
                 # just imported, say): queue one follow-up pass, deduplicated in turn.
                 await self._pool.enqueue_job(
-                    function, arg, _job_id=f"{jid}:again", _queue_name=self._queue
+                    function, arg, _job_id=f"{jid}:again", _queue_name=self.queue_name
                 )
         except (RedisError, OSError) as exc:
             # The row is in the database; the worker's sweep will find it without this trigger.

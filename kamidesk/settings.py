@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,9 +65,12 @@ class Settings(BaseSettings):
     ownership_max_failures: int = 5
     ownership_window_minutes: int = 15
 
-    # NLU
+    # NLU (the container builds the parser from these; see `bootstrap.nlu_config`)
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
+    nlu_rasa_fallback: bool = True  # Rasa down: answer with the embedded parser
+    nlu_fallback_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    nlu_cache_dir: Path | None = None  # where the embedded model is cached (default: XDG cache)
     nlu_order_id_patterns: list[str] = Field(
         default_factory=lambda: [
             r"\b\d{16,24}\b",

@@ -12,9 +12,17 @@ from sqlalchemy.exc import IntegrityError
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, InvalidRequest
+from fulfilment.events import (
+    KeysImported,
+    ProductCreated,
+    ProductPaused,
+    ProductResumed,
+    ProductStatusSet,
+    SupplierCreated,
+    SupplierLinked,
+)
 from fulfilment.keyvault import mask
 from fulfilment.models import (
-    Alert,
     CardKey,
     Order,
     OrderStatus,
@@ -29,7 +37,7 @@ from fulfilment.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 512
 MAX_BATCH_LENGTH = 64  # the card_keys.batch column
-LOW_STOCK = "low_stock"
+LOW_STOCK = "low_stock"  # the pause reason
 
 
 @dataclass(frozen=True)
@@ -79,14 +87,8 @@ def create_product(
             uow.session.flush()
         except IntegrityError:  # created concurrently since the check above
             raise Conflict(f"product {sku!r} already exists") from None
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="product.created",
-            entity="product",
-            entity_id=sku,
-            after={"kind": kind, "price_cents": product.price_cents},
-        )
+        created = ProductCreated(sku=sku, kind=kind, price_cents=product.price_cents)
+        uow.record(created, actor=actor)
         for link in suppliers:
             _link(uow, product, link, actor)
         uow.commit()
@@ -104,13 +106,7 @@ def add_supplier(
                 return existing
             supplier = Supplier(code=code, name=name, supports_key_check=supports_key_check)
             uow.session.add(supplier)
-            repo.audit(
-                uow.session,
-                actor=actor,
-                action="supplier.created",
-                entity="supplier",
-                entity_id=code,
-            )
+            uow.record(SupplierCreated(code=code), actor=actor)
             uow.commit()
             return supplier
     except IntegrityError:  # registered concurrently: answer with that one
@@ -147,14 +143,8 @@ def _link(uow: UnitOfWork, product: Product, link: SupplierLink, actor: Actor) -
         uow.session.add(row)
     row.priority = link.priority
     row.supplier_product_code = link.supplier_product_code or product.sku
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="product.supplier_linked",
-        entity="product",
-        entity_id=product.sku,
-        after={"supplier": link.supplier_code, "priority": link.priority},
-    )
+    linked = SupplierLinked(sku=product.sku, supplier=link.supplier_code, priority=link.priority)
+    uow.record(linked, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -221,28 +211,18 @@ def import_keys(
         uow.session.flush()
         stock = repo.available_stock(uow.session, product.id)
         resumed = _resume_if_restocked(uow, product, stock, actor)
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="keys.imported",
-            entity="product",
-            entity_id=sku,
-            after={
-                "imported": len(fresh),
-                "duplicates": duplicates,
-                "rejected": rejected,
-                "stock": stock,
-                "batch": batch,
-            },
+        imported = KeysImported(
+            sku=sku,
+            imported=len(fresh),
+            duplicates=duplicates,
+            rejected=rejected,
+            stock=stock,
+            batch=batch,
         )
+        # A subscriber wakes the orders waiting for these keys, after the product lock is
+        # released (a delivery holds its order, then reads the product: no deadlock).
+        uow.record(imported, actor=actor)
         uow.commit()
-    if fresh:
-        # After the product lock is released: a delivery holds its order and then writes the
-        # product, so waking orders under the product lock could deadlock on PostgreSQL.
-        # If we die first, the sweeper's stock retry still finds the waiting orders.
-        with uow:
-            _wake_orders_waiting_for(uow, product.id)
-            uow.commit()
     return ImportResult(len(fresh), duplicates, rejected, stock, resumed)
 
 
@@ -279,70 +259,42 @@ def _resume_if_restocked(uow: UnitOfWork, product: Product, stock: int, actor: A
         return False
     if stock < product.safety_stock:
         return False
+    # Resumed in the import's transaction: `ImportResult.resumed` reports it. The low-stock
+    # alert is resolved by a subscriber of the event.
     product.status, product.pause_reason = ProductStatus.ACTIVE, None
-    uow.session.execute(
-        update(Alert)
-        .where(
-            Alert.product_id == product.id,
-            Alert.kind == LOW_STOCK,
-            Alert.resolved_at.is_(None),
-        )
-        .values(resolved_at=uow.clock())
-    )
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="product.resumed",
-        entity="product",
-        entity_id=product.sku,
-        before={"status": "paused"},
-        after={"status": "active"},
-        reason=f"restocked to {stock}",
-    )
+    uow.record(ProductResumed(sku=product.sku, stock=stock), actor=actor)
     return True
 
 
-def _wake_orders_waiting_for(uow: UnitOfWork, product_id: int) -> None:
-    uow.session.execute(
-        update(Order)
-        .where(
-            Order.product_id == product_id,
-            Order.status == OrderStatus.DELIVERING,
+def wake_orders_waiting_for(*, uow: UnitOfWork, sku: str) -> int:
+    """Orders waiting for stock of `sku` are due now (keys arrived); returns how many."""
+    with uow:
+        product = repo.product_by_sku(uow.session, sku)
+        woken = uow.session.execute(
+            update(Order)
+            .where(Order.product_id == product.id, Order.status == OrderStatus.DELIVERING)
+            .values(next_attempt_at=uow.clock())
         )
-        .values(next_attempt_at=uow.clock())
-    )
+        uow.commit()
+        return int(getattr(woken, "rowcount", 0) or 0)
 
 
-def pause_if_low(uow: UnitOfWork, product: Product, actor: Actor) -> None:
-    """Pause a product whose stock fell under its safety threshold, with an alert (once)."""
-    if product.status != ProductStatus.ACTIVE or product.safety_stock <= 0:
-        return
-    stock = repo.available_stock(uow.session, product.id)
-    if stock >= product.safety_stock:
-        return
-    # Only now take the product's row lock and look again: concurrent deliveries that all saw
-    # the stock fall would otherwise each pause the product and raise their own alert.
-    uow.session.refresh(product, with_for_update=True)
-    if product.status != ProductStatus.ACTIVE:
-        return
-    product.status, product.pause_reason = ProductStatus.PAUSED, LOW_STOCK
-    uow.session.add(
-        Alert(
-            kind=LOW_STOCK,
-            product_id=product.id,
-            message=f"{product.sku}: {stock} keys left (safety {product.safety_stock})",
-        )
-    )
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="product.paused",
-        entity="product",
-        entity_id=product.sku,
-        before={"status": "active"},
-        after={"status": "paused"},
-        reason=f"stock {stock} < safety stock {product.safety_stock}",
-    )
+def pause_for_low_stock(*, uow: UnitOfWork, sku: str, actor: Actor) -> bool:
+    """Pause a product whose stock is under its safety threshold (once); True if paused now."""
+    with uow:
+        # The product's row lock first: concurrent deliveries that all saw the stock fall
+        # would otherwise each pause the product.
+        product = repo.product_by_sku(uow.session, sku, lock=True)
+        if product.status != ProductStatus.ACTIVE or product.safety_stock <= 0:
+            return False
+        stock = repo.available_stock(uow.session, product.id)
+        if stock >= product.safety_stock:
+            return False
+        product.status, product.pause_reason = ProductStatus.PAUSED, LOW_STOCK
+        paused = ProductPaused(sku=sku, stock=stock, safety_stock=product.safety_stock)
+        uow.record(paused, actor=actor)
+        uow.commit()
+        return True
 
 
 def set_product_status(
@@ -354,14 +306,8 @@ def set_product_status(
         before = product.status
         product.status = ProductStatus.ACTIVE if active else ProductStatus.PAUSED
         product.pause_reason = None if active else "manual"
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="product.status_set",
-            entity="product",
-            entity_id=sku,
-            before={"status": before},
-            after={"status": product.status},
-            reason=reason,
+        changed = ProductStatusSet(
+            sku=sku, status_before=before, status=product.status, reason=reason
         )
+        uow.record(changed, actor=actor)
         uow.commit()

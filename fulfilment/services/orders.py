@@ -13,14 +13,21 @@ from sqlalchemy.exc import IntegrityError
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
 from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest, NotAllowed
-from fulfilment.models import Alert, Order, OrderStatus, Payment, ProductKind
+from fulfilment.events import (
+    OrderCreated,
+    OrderPaid,
+    OrderRejected,
+    PaymentConfirmRefused,
+    PaymentDuplicated,
+    PaymentRejected,
+)
+from fulfilment.models import AuditEntry, Order, OrderStatus, Payment, ProductKind
 from fulfilment.money import format_amount, to_cents
 from fulfilment.ports import PaymentStatus
 from fulfilment.uow import UnitOfWork
 
 ORDER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
 MAX_QUANTITY = 100
-SECOND_PAYMENT = "duplicate_payment"
 
 
 @dataclass(frozen=True)
@@ -129,20 +136,15 @@ def _record_rejection(
     uow: UnitOfWork, data: OrderInput, expected: int, currency: str, actor: Actor
 ) -> None:
     with uow:
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="order.rejected",
-            entity="order",
-            entity_id=data.order_no,
-            after={
-                "sku": data.sku,
-                "amount": str(data.amount),
-                "currency": data.currency.upper(),
-                "quantity": data.quantity,
-            },
+        rejected = OrderRejected(
+            order_no=data.order_no,
+            sku=data.sku,
+            amount=str(data.amount),
+            currency=data.currency.upper(),
+            quantity=data.quantity,
             reason=f"amount mismatch: expected {format_amount(expected)} {currency}",
         )
+        uow.record(rejected, actor=actor)
         uow.commit()
 
 
@@ -172,14 +174,10 @@ def _insert(
         )
         uow.session.add(order)
         uow.session.flush()
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="order.created",
-            entity="order",
-            entity_id=order.order_no,
-            after={"status": order.status, "paid": paid},
+        created = OrderCreated(
+            order_no=order.order_no, sku=data.sku, quantity=order.quantity, paid=paid
         )
+        uow.record(created, actor=actor)
         if paid:
             _mark_paid(uow, order, txn_id or f"intake:{order.order_no}", cents, "intake", actor)
         uow.commit()
@@ -203,15 +201,8 @@ def _mark_paid(
     )
     order.status, order.paid_cents, order.paid_at = OrderStatus.PAID, cents, now
     order.next_attempt_at = now  # the sweeper delivers it even if no job trigger arrives
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="order.paid",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": OrderStatus.CREATED},
-        after={"status": OrderStatus.PAID, "txn_id": txn_id, "source": source},
-    )
+    # Subscribers start the delivery (routes do not decide "paid, so deliver").
+    uow.record(OrderPaid(order_no=order.order_no, txn_id=txn_id, source=source), actor=actor)
 
 
 def record_payment(
@@ -231,15 +222,10 @@ def record_payment(
             _flag_second_payment(uow, order, txn_id, amount_cents, actor)
             return PaymentOutcome(order, "already_paid" if order.paid_cents else "not_paid")
         if amount_cents != order.amount_cents or currency.upper() != order.currency:
-            repo.audit(
-                uow.session,
-                actor=actor,
-                action="payment.rejected",
-                entity="order",
-                entity_id=order_no,
-                after={"txn_id": txn_id, "amount_cents": amount_cents, "currency": currency},
-                reason="paid amount differs from the order amount",
+            refused = PaymentRejected(
+                order_no=order_no, txn_id=txn_id, amount_cents=amount_cents, currency=currency
             )
+            uow.record(refused, actor=actor)
             uow.commit()
             raise AmountMismatch(f"payment {txn_id} amount/currency does not match order")
         _mark_paid(uow, order, txn_id, amount_cents, source, actor)
@@ -250,34 +236,36 @@ def record_payment(
 def _flag_second_payment(
     uow: UnitOfWork, order: Order, txn_id: str, amount_cents: int, actor: Actor
 ) -> None:
-    """Another transaction for a settled order: the customer paid twice; a person refunds it."""
+    """Another transaction for a settled order: the customer paid twice; a person refunds it
+    (an alert subscriber puts it on the staff list)."""
     recorded = uow.session.scalar(select(Payment.txn_id).where(Payment.order_id == order.id))
     if recorded == txn_id:
         return  # a duplicate notification of the payment we have
-    flagged = uow.session.scalars(
-        select(Alert.message).where(Alert.order_id == order.id, Alert.kind == SECOND_PAYMENT)
+    if txn_id in _flagged_payments(uow, order.order_no):
+        return  # a repeated notification of the second payment
+    product = uow.session.get(repo.Product, order.product_id)
+    duplicate = PaymentDuplicated(
+        order_no=order.order_no,
+        sku=product.sku if product else "",
+        txn_id=txn_id,
+        amount_cents=amount_cents,
+        recorded_txn_id=recorded,
+        order_status=order.status,
     )
-    if any(f"payment {txn_id} " in message for message in flagged):
-        return  # compared here, not with LIKE: SQLite's LIKE ignores case
-    uow.session.add(
-        Alert(
-            kind=SECOND_PAYMENT,
-            order_id=order.id,
-            product_id=order.product_id,
-            message=f"{order.order_no}: payment {txn_id} ({format_amount(amount_cents)}) arrived "
-            f"after the order was {order.status}; refund it"[:500],
+    uow.record(duplicate, actor=actor)
+    uow.commit()
+
+
+def _flagged_payments(uow: UnitOfWork, order_no: str) -> set[str]:
+    """Transactions already recorded as second payments of the order (exact, unlike LIKE)."""
+    entries = uow.session.scalars(
+        select(AuditEntry.after).where(
+            AuditEntry.entity == "order",
+            AuditEntry.entity_id == order_no,
+            AuditEntry.action == "payment.duplicate",
         )
     )
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="payment.duplicate",
-        entity="order",
-        entity_id=order.order_no,
-        after={"txn_id": txn_id, "amount_cents": amount_cents, "recorded_txn_id": recorded},
-        reason="a second payment for a settled order",
-    )
-    uow.commit()
+    return {str(after.get("txn_id")) for after in entries if after}
 
 
 def handle_payment_callback(
@@ -311,14 +299,8 @@ def confirm_payment(*, uow: UnitOfWork, order_no: str, actor: Actor) -> PaymentO
     answer = uow.payments.query_payment(order_no=order_no)
     if answer.status != PaymentStatus.PAID or answer.txn_id is None:
         with uow:
-            repo.audit(
-                uow.session,
-                actor=actor,
-                action="payment.confirm_refused",
-                entity="order",
-                entity_id=order_no,
-                reason=f"provider says {answer.status}",
-            )
+            refused = PaymentConfirmRefused(order_no=order_no, provider_status=answer.status)
+            uow.record(refused, actor=actor)
             uow.commit()
         status = "unknown" if answer.status == PaymentStatus.UNKNOWN else "not_paid"
         return PaymentOutcome(order, status)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
 from fulfilment.errors import InvalidRequest, OwnershipLocked
+from fulfilment.events import KeysRevealed, OwnershipProofFailed
 from fulfilment.models import CardKey, DeliveryStatus, Order, OwnershipAttempt
 from fulfilment.uow import UnitOfWork
 
@@ -68,13 +69,8 @@ def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: Actor, proof: Proo
         uow.session.add(
             OwnershipAttempt(claimant=claimant.id, order_no=order_no[:64], at=uow.clock())
         )
-        repo.audit(
-            uow.session,
-            actor=claimant,
-            action="ownership.failed",
-            entity="order",
-            entity_id=order_no[:64],
-        )
+        failed = OwnershipProofFailed(order_no=order_no[:64], claimant=claimant.id)
+        uow.record(failed, actor=claimant)
         uow.commit()
         return False
 
@@ -111,13 +107,9 @@ def reveal_keys(
                 revealed.append(
                     RevealedKey(delivery.unit_no, uow.vault.decrypt(key.secret_encrypted))
                 )
-        repo.audit(
-            uow.session,
-            actor=claimant,
-            action="keys.revealed",
-            entity="order",
-            entity_id=order_no,
-            after={"units": [k.unit_no for k in revealed]},
+        shown = KeysRevealed(
+            order_no=order_no, claimant=claimant.id, unit_nos=tuple(k.unit_no for k in revealed)
         )
+        uow.record(shown, actor=claimant)
         uow.commit()
         return revealed

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
-from fulfilment.models import Alert, Order, OrderStatus, Payment, Refund, RefundStatus
+from fulfilment.events import OrderRefunded, RefundFailed, RefundPaid, RefundPending
+from fulfilment.models import Order, OrderStatus, Payment, Refund, RefundStatus
 from fulfilment.ports import RefundOutcome as ProviderOutcome
 from fulfilment.uow import UnitOfWork
 
@@ -60,6 +61,7 @@ def pay_out(uow: UnitOfWork, refund_id: int, actor: Actor) -> RefundResult:
 def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer, actor: Actor) -> None:  # type: ignore[no-untyped-def]
     now = uow.clock()
     refund.last_message = (answer.message or "")[:500] or None
+    message = answer.message or ""
     if answer.outcome == ProviderOutcome.SUCCEEDED:
         refund.status, refund.finished_at, refund.next_attempt_at = (
             RefundStatus.SUCCEEDED,
@@ -70,39 +72,38 @@ def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer, actor: Actor)
         order.refunded_cents += refund.amount_cents
         if order.refunded_cents >= order.paid_cents:
             before, order.status = order.status, OrderStatus.REFUNDED
-            repo.audit(
-                uow.session,
-                actor=actor,
-                action="order.refunded",
-                entity="order",
-                entity_id=order.order_no,
-                before={"status": before},
-                after={"status": order.status, "refunded_cents": order.refunded_cents},
+            refunded = OrderRefunded(
+                order_no=order.order_no,
+                status_before=before,
+                refunded_cents=order.refunded_cents,
             )
+            uow.record(refunded, actor=actor)
+        paid = RefundPaid(
+            order_no=order.order_no,
+            request_id=refund.request_id,
+            amount_cents=refund.amount_cents,
+            message=message,
+        )
+        uow.record(paid, actor=actor)
     elif answer.outcome == ProviderOutcome.FAILED:
         refund.status, refund.finished_at, refund.next_attempt_at = (
             RefundStatus.FAILED,
             now,
             None,
         )
-        uow.session.add(
-            Alert(
-                kind="refund_failed",
-                order_id=order.id,
-                message=f"refund {refund.request_id} failed: {answer.message}"[:500],
-            )
+        failed = RefundFailed(
+            order_no=order.order_no, request_id=refund.request_id, message=message
         )
+        uow.record(failed, actor=actor)
     else:
         refund.next_attempt_at = now + RETRY
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action=f"refund.{answer.outcome}",
-        entity="order",
-        entity_id=order.order_no,
-        after={"request_id": refund.request_id, "status": refund.status},
-        reason=answer.message or None,
-    )
+        pending = RefundPending(
+            order_no=order.order_no,
+            request_id=refund.request_id,
+            outcome=answer.outcome,
+            message=message,
+        )
+        uow.record(pending, actor=actor)
 
 
 def resume_refund(*, uow: UnitOfWork, refund_id: int, actor: Actor) -> RefundResult:

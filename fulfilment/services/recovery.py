@@ -35,9 +35,18 @@ class DueWork:
 
 def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
     """What is pending now (paid orders, stuck top-ups, unanswered refunds, reissues)."""
+    return DueWork(
+        due_orders(uow=uow, limit=limit),
+        due_refunds(uow=uow, limit=limit),
+        due_reissues(uow=uow, limit=limit),
+    )
+
+
+def due_orders(*, uow: UnitOfWork, limit: int = 200) -> list[str]:
+    """Order numbers to deliver or advance now (paid, delivering and due)."""
     with uow:
         now = uow.clock()
-        orders = list(
+        return list(
             uow.session.scalars(
                 select(Order.order_no)
                 .where(
@@ -48,7 +57,13 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
                 .limit(limit)
             )
         )
-        refunds = list(
+
+
+def due_refunds(*, uow: UnitOfWork, limit: int = 200) -> list[int]:
+    """Ids of PROCESSING refunds to push to the provider (again) now."""
+    with uow:
+        now = uow.clock()
+        return list(
             uow.session.scalars(
                 select(Refund.id)
                 .where(
@@ -58,7 +73,13 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
                 .limit(limit)
             )
         )
-        reissues = list(
+
+
+def due_reissues(*, uow: UnitOfWork, limit: int = 200) -> list[str]:
+    """Request ids of reissues left CHECKING whose retry time has come."""
+    with uow:
+        now = uow.clock()
+        return list(
             uow.session.scalars(
                 select(ReissueRequest.request_id)
                 .where(
@@ -68,7 +89,6 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
                 .limit(limit)
             )
         )
-        return DueWork(orders, refunds, reissues)
 
 
 def run_due_work(

@@ -18,8 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
+from fulfilment.events import (
+    OrderRefunding,
+    RefundApproved,
+    RefundAwaitingApproval,
+    RefundRejected,
+    RefundRequested,
+)
 from fulfilment.models import (
-    Alert,
     CardKey,
     DeliveryStatus,
     KeyStatus,
@@ -37,7 +43,6 @@ from fulfilment.services.payouts import RefundResult, as_result, pay_out
 from fulfilment.uow import UnitOfWork
 
 PENDING = (RefundStatus.PENDING_APPROVAL, RefundStatus.PROCESSING)
-NEEDS_APPROVAL = "refund_needs_approval"
 
 
 def request_refund(
@@ -190,32 +195,26 @@ def _open(
             next_attempt_at=None if approval else uow.clock(),
         )
         uow.session.add(refund)
-        if approval:  # on the staff alert list until someone decides
-            uow.session.add(
-                Alert(
-                    kind=NEEDS_APPROVAL,
-                    order_id=order.id,
-                    message=f"refund {request_id} of {format_amount(cents)} {order.currency} "
-                    "waits for approval"[:500],
-                )
-            )
         if not approval and not goodwill:
             _stop_fulfilment(uow, order, requested_by)
         uow.session.flush()
-        repo.audit(
-            uow.session,
-            actor=requested_by,
-            action="refund.requested",
-            entity="order",
-            entity_id=order_no,
-            after={
-                "request_id": request_id,
-                "amount_cents": cents,
-                "status": refund.status,
-                "goodwill": goodwill,
-            },
+        requested = RefundRequested(
+            order_no=order_no,
+            request_id=request_id,
+            amount_cents=cents,
+            status=refund.status,
+            goodwill=goodwill,
             reason=reason,
         )
+        uow.record(requested, actor=requested_by)
+        if approval:  # on the staff alert list until someone decides (an alert subscriber)
+            waiting = RefundAwaitingApproval(
+                order_no=order_no,
+                request_id=request_id,
+                amount_cents=cents,
+                currency=order.currency,
+            )
+            uow.record(waiting, actor=requested_by)
         uow.commit()
         return refund.id
 
@@ -260,29 +259,15 @@ def _stop_fulfilment(uow: UnitOfWork, order: Order, actor: Actor) -> None:
             key.status = KeyStatus.REVOKED
     before = order.status
     order.status, order.next_attempt_at = OrderStatus.REFUNDING, None
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="order.refunding",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": before},
-        after={"status": order.status},
-    )
+    uow.record(OrderRefunding(order_no=order.order_no, status_before=before), actor=actor)
 
 
 def _record_refusal(
     uow: UnitOfWork, order_no: str, request_id: str, actor: Actor, code: str
 ) -> None:
     with uow:
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="refund.rejected",
-            entity="order",
-            entity_id=order_no,
-            after={"request_id": request_id},
-            reason=code,
+        uow.record(
+            RefundRejected(order_no=order_no, request_id=request_id, code=code), actor=actor
         )
         uow.commit()
 
@@ -329,16 +314,7 @@ def _decide(
         except NotAllowed as exc:
             refusal = exc.code
         now = uow.clock()
-        refund.decided_by = approved_by.label
-        for alert in uow.session.scalars(
-            select(Alert).where(
-                Alert.order_id == order.id,
-                Alert.kind == NEEDS_APPROVAL,
-                Alert.resolved_at.is_(None),
-            )
-        ):
-            if alert.message.startswith(f"refund {refund.request_id} "):  # exact, unlike LIKE
-                alert.resolved_at = now
+        refund.decided_by = approved_by.label  # its waiting alert is resolved by a subscriber
         if refusal is not None:
             refund.status, refund.finished_at, refund.last_message = (
                 RefundStatus.REJECTED,
@@ -349,13 +325,20 @@ def _decide(
             refund.status, refund.next_attempt_at = RefundStatus.PROCESSING, now
             if not goodwill:
                 _stop_fulfilment(uow, order, approved_by)
-        repo.audit(
-            uow.session,
-            actor=approved_by,
-            action="refund.rejected" if refusal else "refund.approved",
-            entity="order",
-            entity_id=order.order_no,
-            after={"request_id": refund.request_id, "status": refund.status},
-            reason=refusal,
+        decided = (
+            RefundRejected(
+                order_no=order.order_no,
+                request_id=refund.request_id,
+                code=refusal,
+                status=refund.status,
+            )
+            if refusal is not None
+            else RefundApproved(
+                order_no=order.order_no,
+                request_id=refund.request_id,
+                amount_cents=refund.amount_cents,
+                status=refund.status,
+            )
         )
+        uow.record(decided, actor=approved_by)
         uow.commit()

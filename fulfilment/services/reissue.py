@@ -19,6 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
+from fulfilment.events import (
+    KeyReissued,
+    ReissueGranted,
+    ReissueNeedsReview,
+    ReissueRejected,
+    ReissueRequested,
+)
 from fulfilment.models import (
     CardKey,
     Delivery,
@@ -33,12 +40,17 @@ from fulfilment.models import (
     SupplierClaim,
 )
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
-from fulfilment.services.delivery import STOCK_RETRY
+from fulfilment.services.delivery import STOCK_RETRY, record_if_low
 from fulfilment.services.keycheck import check_key, describe_key, is_bad_on_delivery
 from fulfilment.uow import UnitOfWork
 
 RESUME_AFTER = timedelta(minutes=2)  # a request still CHECKING by then was interrupted
 RECHECK_AFTER = timedelta(minutes=1)  # the supplier could not check the key: ask again
+CLOSED: dict[str, type[ReissueGranted | ReissueRejected | ReissueNeedsReview]] = {
+    ReissueStatus.REISSUED: ReissueGranted,
+    ReissueStatus.REJECTED: ReissueRejected,
+    ReissueStatus.NEEDS_REVIEW: ReissueNeedsReview,
+}
 
 
 @dataclass(frozen=True)
@@ -114,15 +126,24 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
                 )
                 uow.session.add(request)
                 uow.session.flush()
-                repo.audit(
-                    uow.session,
-                    actor=requested_by,
-                    action="reissue.requested",
-                    entity="order",
-                    entity_id=order_no,
-                    after={"request_id": request_id, "key": key.hint, "status": request.status},
+                requested = ReissueRequested(
+                    order_no=order_no,
+                    request_id=request_id,
+                    key_hint=key.hint,
+                    status=request.status,
                     reason=limit or reason,
                 )
+                uow.record(requested, actor=requested_by)
+                if limit:
+                    review = ReissueNeedsReview(
+                        order_no=order_no,
+                        request_id=request_id,
+                        code=limit.split(":")[0],
+                        check=None,
+                        detail=limit,
+                        on_request=True,
+                    )
+                    uow.record(review, actor=requested_by)
                 uow.commit()
                 if limit:
                     return None, _as_outcome(uow, request)
@@ -257,7 +278,7 @@ def _decide(
             why = (
                 "override" if override and not bad else ("key_bad" if bad else "unchecked_policy")
             )
-            _replace(uow, order, delivery, key, why, actor)
+            _replace(uow, order, delivery, key, request, why, actor)
             _close(uow, request, order, ReissueStatus.REISSUED, why, actor)
         elif bad is False and result.status == KeyCheckStatus.UNUSED:
             _close(uow, request, order, ReissueStatus.REJECTED, "key_valid", actor)
@@ -272,7 +293,13 @@ def _decide(
 
 
 def _replace(
-    uow: UnitOfWork, order: Order, delivery: Delivery, key: CardKey, why: str, actor: Actor
+    uow: UnitOfWork,
+    order: Order,
+    delivery: Delivery,
+    key: CardKey,
+    request: ReissueRequest,
+    why: str,
+    actor: Actor,
 ) -> None:
     now = uow.clock()
     delivery.status, delivery.ended_at, delivery.end_reason = (
@@ -308,35 +335,33 @@ def _replace(
         )
     else:
         order.status, order.next_attempt_at = OrderStatus.DELIVERING, now + STOCK_RETRY
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="key.invalidated",
-        entity="order",
-        entity_id=order.order_no,
-        after={
-            "old_key": key.hint,
-            "new_key": fresh[0].hint if fresh else None,
-            "claim": "opened",
-            "order_status": order.status,
-        },
+    reissued = KeyReissued(
+        order_no=order.order_no,
+        request_id=request.request_id,
+        unit_no=delivery.unit_no,
+        old_key_hint=key.hint,
+        new_key_hint=fresh[0].hint if fresh else None,
+        waiting_stock=not fresh,
         reason=why,
+        order_status=order.status,
     )
+    uow.record(reissued, actor=actor)
+    if fresh:
+        record_if_low(uow, product, actor)
 
 
 def _close(
     uow: UnitOfWork, request: ReissueRequest, order: Order, status: str, code: str, actor: Actor
 ) -> None:
     request.status, request.decision, request.next_attempt_at = status, code, None
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action=f"reissue.{status}",
-        entity="order",
-        entity_id=order.order_no,
-        after={"request_id": request.request_id, "check": request.check_result},
-        reason=code,
+    closed = CLOSED[status](
+        order_no=order.order_no,
+        request_id=request.request_id,
+        code=code.split(":")[0],
+        check=request.check_result,
+        detail=code,
     )
+    uow.record(closed, actor=actor)
 
 
 def _as_outcome(uow: UnitOfWork, request: ReissueRequest) -> ReissueOutcome:

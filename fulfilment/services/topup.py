@@ -23,8 +23,8 @@ from sqlalchemy import select
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
 from fulfilment.errors import NotFound
+from fulfilment.events import TopupFailed, TopupSubmitting
 from fulfilment.models import (
-    Alert,
     Order,
     OrderStatus,
     ProductSupplier,
@@ -162,20 +162,15 @@ def _start_next_supplier(uow: UnitOfWork, order: Order, actor: Actor) -> _Step:
     order.status = OrderStatus.DELIVERING
     order.next_attempt_at = now + _grace(uow)
     uow.session.flush()
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="topup.submitting",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": before},
-        after={
-            "status": order.status,
-            "supplier": supplier.code,
-            "attempt": attempt,
-            "request_ref": sorder.request_ref,
-        },
+    submitting = TopupSubmitting(
+        order_no=order.order_no,
+        supplier=supplier.code,
+        attempt=attempt,
+        request_ref=sorder.request_ref,
+        status_before=before,
+        status=order.status,
     )
+    uow.record(submitting, actor=actor)
     return _Step(
         "submit",
         sorder.id,
@@ -191,24 +186,14 @@ def _fail_order(uow: UnitOfWork, order: Order, actor: Actor, *, tried: int) -> N
     before = order.status
     order.status, order.next_attempt_at = OrderStatus.FAILED, None
     order.fail_reason = f"all {tried} supplier(s) failed" if tried else "no supplier available"
-    uow.session.add(
-        Alert(
-            kind="topup_failed",
-            order_id=order.id,
-            product_id=order.product_id,
-            message=f"{order.order_no}: {order.fail_reason}; refundable",
-        )
-    )
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="order.failed",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": before},
-        after={"status": order.status},
+    product = uow.session.get(repo.Product, order.product_id)
+    failed = TopupFailed(
+        order_no=order.order_no,
+        sku=product.sku if product else "",
         reason=order.fail_reason,
+        status_before=before,
     )
+    uow.record(failed, actor=actor)
 
 
 def _grace(uow: UnitOfWork) -> timedelta:

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fulfilment.actors import Actor
 from fulfilment.services import orders, topup
-from kamidesk.api.deps import JobsDep, UowDep, no_nul_in_url
+from kamidesk.api.deps import UowDep, no_nul_in_url
 
 router = APIRouter(
     prefix="/api/v1/callbacks", tags=["callbacks"], dependencies=[Depends(no_nul_in_url)]
@@ -22,16 +22,14 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @router.post("/payment", response_class=PlainTextResponse)
-async def payment_callback(request: Request, uow: UowDep, jobs: JobsDep) -> str:
+async def payment_callback(request: Request, uow: UowDep) -> str:
     """Payment notification; answers `success` so the provider stops retrying."""
     params = await _form(request)
-    outcome = await run_in_threadpool(
+    await run_in_threadpool(
         lambda: orders.handle_payment_callback(
             uow=uow, params=params, actor=Actor.system("payment-callback")
         )
     )
-    if outcome.status == "paid":
-        await jobs.trigger_delivery(outcome.order.order_no)
     return "success"
 
 

@@ -26,8 +26,8 @@ def container(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
 
 
-def jobs(request: Request) -> Jobs:
-    return request.app.state.jobs  # type: ignore[no-any-return]
+def jobs(box: Annotated[Container, Depends(container)]) -> Jobs:
+    return box.jobs
 
 
 def uow(box: Annotated[Container, Depends(container)]) -> UnitOfWork:

@@ -1,8 +1,8 @@
 """Knowledge-base admin API: articles, search, feedback, report (mounted at /api/v1/kb).
 
 Routes only parse input, call `KnowledgeBaseService` and shape the output. The service comes
-from `app.state.kb` (set at start-up); when absent it is built on first use from the app's
-container, with the packaged articles.
+from `app.state.kb`, which the app sets at start-up from its container; a bare app that mounts
+only this router (tests, tools) gets one built on first use, with the packaged articles.
 """
 
 from __future__ import annotations

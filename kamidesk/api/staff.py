@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.services import catalog, delivery, orders, queries, refunds, reissue
-from kamidesk.api.deps import CurrentAgent, JobsDep, UowDep, no_nul_in_url
+from kamidesk.api.deps import CurrentAgent, UowDep, no_nul_in_url
 from kamidesk.api.schemas import RefundIn, ReissueIn
 
 router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(no_nul_in_url)])
@@ -63,15 +63,11 @@ async def approve_refund(request_id: str, uow: UowDep, agent: CurrentAgent) -> d
 
 
 @router.post("/orders/{order_no}/confirm-payment")
-async def confirm_payment(
-    order_no: str, uow: UowDep, agent: CurrentAgent, jobs: JobsDep
-) -> dict[str, Any]:
+async def confirm_payment(order_no: str, uow: UowDep, agent: CurrentAgent) -> dict[str, Any]:
     """The payment callback was lost: ask the provider; safe to repeat."""
     outcome = await run_in_threadpool(
         lambda: orders.confirm_payment(uow=uow, order_no=order_no, actor=agent)
     )
-    if outcome.status == "paid":
-        await jobs.trigger_delivery(order_no)
     return {"order_no": order_no, "status": outcome.status, "order_status": outcome.order.status}
 
 
