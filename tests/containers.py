@@ -21,7 +21,7 @@ SHOP_TOKEN = "shop-token-for-tests"
 STAFF_TOKEN = "staff-token-for-tests"
 
 
-def test_settings(**values: Any) -> Settings:
+def settings_for_tests(**values: Any) -> Settings:
     """Demo-mode settings with known tokens, never read from the environment or `.env`."""
     values.setdefault("demo_mode", True)
     values.setdefault("shop_api_token", SecretStr(SHOP_TOKEN))
@@ -92,4 +92,4 @@ class RecordingJobs:
 def make_container(settings: Settings | None = None, **parts: Any) -> Container:
     """`build` with test settings and the given parts (jobs default to `RecordingJobs`)."""
     parts.setdefault("jobs", RecordingJobs())
-    return build(settings or test_settings(), **parts)
+    return build(settings or settings_for_tests(), **parts)

@@ -17,7 +17,7 @@ from fulfilment.services.refunds import request_refund
 from fulfilment.services.reissue import reissue_key
 from fulfilment.services.topup import handle_supplier_callback
 from fulfilment.suppliers.directory import StaticSupplierDirectory
-from fulfilment.uow import UnitOfWork
+from tests.containers import make_container
 from tests.factories import card_product, paid_order, topup_product
 
 ORDER = "DJ2026112200000042"
@@ -25,7 +25,7 @@ ACCOUNT = "13800138000"
 
 
 @pytest.fixture
-def real_uow(session_factory, vault, policy, supplier_sim, payment_sandbox, callback_sink):
+def real_uow(parts, supplier_sim, payment_sandbox, callback_sink):
     notify = callback_sink.url("supplier")
     directory = StaticSupplierDirectory(
         [
@@ -33,13 +33,10 @@ def real_uow(session_factory, vault, policy, supplier_sim, payment_sandbox, call
             supplier_sim.client("sup-b", notify_url=notify, timeout=0.5),
         ]
     )
-    return UnitOfWork(
-        session_factory,
-        vault=vault,
-        suppliers=directory,
-        payments=payment_sandbox.provider(timeout=2.0),
-        policy=policy,
-    )
+    real = {**parts, "suppliers": directory, "payments": payment_sandbox.provider(timeout=2.0)}
+    box = make_container(**real)
+    yield box.uow()
+    box.close()
 
 
 def _paid_through_sandbox(uow, payment_sandbox, callback_sink, order_no, price):
