@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,19 +46,32 @@ from fulfilment.models import (
 from fulfilment.money import format_amount
 from fulfilment.uow import UnitOfWork
 
-OUT_OF_STOCK = "out_of_stock"
-LOW_STOCK = "low_stock"
-NEEDS_APPROVAL = "refund_needs_approval"
-SECOND_PAYMENT = "duplicate_payment"
-TOPUP_FAILED = "topup_failed"
-REFUND_FAILED = "refund_failed"
-LATE_SUCCESS = "late_supplier_success"
-UNREACHABLE = "supplier_unreachable"
+
+class AlertKind(StrEnum):
+    OUT_OF_STOCK = "out_of_stock"  # a paid order waits for keys
+    LOW_STOCK = "low_stock"  # a product was paused under its safety stock
+    NEEDS_APPROVAL = "refund_needs_approval"
+    SECOND_PAYMENT = "duplicate_payment"  # the customer paid twice: refund one
+    TOPUP_FAILED = "topup_failed"  # every supplier failed: refundable
+    REFUND_FAILED = "refund_failed"
+    LATE_SUCCESS = "late_supplier_success"  # topped up after we gave up: money moved twice?
+    REVERSED = "supplier_reversed"  # a supplier took back a success
+    UNREACHABLE = "supplier_unreachable"
+
+
+OUT_OF_STOCK = AlertKind.OUT_OF_STOCK
+LOW_STOCK = AlertKind.LOW_STOCK
+NEEDS_APPROVAL = AlertKind.NEEDS_APPROVAL
+SECOND_PAYMENT = AlertKind.SECOND_PAYMENT
+TOPUP_FAILED = AlertKind.TOPUP_FAILED
+REFUND_FAILED = AlertKind.REFUND_FAILED
+LATE_SUCCESS = AlertKind.LATE_SUCCESS
+UNREACHABLE = AlertKind.UNREACHABLE
 
 
 @dataclass(frozen=True)
 class AlertSpec:
-    kind: str
+    kind: AlertKind
     key: str  # dedupe key: one open alert per key
     message: str
     order_no: str | None = None
@@ -90,7 +104,7 @@ def _topup_failed(e: TopupFailed) -> AlertSpec:
 
 def _contradicted(e: TopupContradicted) -> AlertSpec:
     message = f"{e.request_ref} answered {e.answer} after it was {e.attempt_status}"
-    return AlertSpec(e.kind, f"{e.kind}:{e.request_ref}", message, e.order_no)
+    return AlertSpec(AlertKind(e.kind), f"{e.kind}:{e.request_ref}", message, e.order_no)
 
 
 def _late_success(e: TopupSucceededLate) -> AlertSpec:

@@ -61,7 +61,7 @@ def create_product(
     safety_stock: int = 0,
     suppliers: Sequence[SupplierLink] = (),
     actor: Actor,
-) -> Product:
+) -> ProductView:
     """Create a product with its suppliers, all or nothing; the same sku twice is a conflict."""
     if kind not in set(ProductKind):
         raise InvalidRequest(f"kind must be one of {sorted(ProductKind)}")
@@ -92,26 +92,38 @@ def create_product(
         for link in suppliers:
             _link(uow, product, link, actor)
         uow.commit()
-        return product
+        return _product_view(product, stock=0)
+
+
+@dataclass(frozen=True)
+class SupplierView:
+    code: str
+    name: str
+    supports_key_check: bool
+    active: bool
+
+    @classmethod
+    def of(cls, supplier: Supplier) -> SupplierView:
+        return cls(supplier.code, supplier.name, supplier.supports_key_check, supplier.active)
 
 
 def add_supplier(
     *, uow: UnitOfWork, code: str, name: str, supports_key_check: bool = True, actor: Actor
-) -> Supplier:
+) -> SupplierView:
     """Register a supplier (idempotent on its code)."""
     try:
         with uow:
             existing = uow.session.scalars(select(Supplier).where(Supplier.code == code)).first()
             if existing is not None:
-                return existing
+                return SupplierView.of(existing)
             supplier = Supplier(code=code, name=name, supports_key_check=supports_key_check)
             uow.session.add(supplier)
             uow.record(SupplierCreated(code=code), actor=actor)
             uow.commit()
-            return supplier
+            return SupplierView.of(supplier)
     except IntegrityError:  # registered concurrently: answer with that one
         with uow:
-            return repo.supplier_by_code(uow.session, code)
+            return SupplierView.of(repo.supplier_by_code(uow.session, code))
 
 
 @dataclass(frozen=True)
@@ -151,11 +163,11 @@ def _link(uow: UnitOfWork, product: Product, link: SupplierLink, actor: Actor) -
 class ProductView:
     sku: str
     name: str
-    kind: str
-    price: str
+    kind: ProductKind
+    price: str  # decimal text, e.g. "48.00"
     currency: str
-    status: str
-    pause_reason: str | None
+    status: ProductStatus
+    pause_reason: str | None  # low_stock | manual
     safety_stock: int
     stock: int
 
@@ -164,17 +176,21 @@ def get_product(*, uow: UnitOfWork, sku: str) -> ProductView:
     """A product with its available stock (keys are never shown)."""
     with uow:
         product = repo.product_by_sku(uow.session, sku)
-        return ProductView(
-            product.sku,
-            product.name,
-            product.kind,
-            format_amount(product.price_cents),
-            product.currency,
-            product.status,
-            product.pause_reason,
-            product.safety_stock,
-            repo.available_stock(uow.session, product.id),
-        )
+        return _product_view(product, repo.available_stock(uow.session, product.id))
+
+
+def _product_view(product: Product, stock: int) -> ProductView:
+    return ProductView(
+        product.sku,
+        product.name,
+        ProductKind(product.kind),
+        format_amount(product.price_cents),
+        product.currency,
+        ProductStatus(product.status),
+        product.pause_reason,
+        product.safety_stock,
+        stock,
+    )
 
 
 def import_keys(

@@ -23,6 +23,7 @@ from fulfilment.models import (
     ProductKind,
     ProductStatus,
 )
+from fulfilment.outcomes import DeliveryState
 from fulfilment.uow import UnitOfWork
 
 # Backstop: an order waiting for stock is looked at again even if no import wakes it.
@@ -32,7 +33,7 @@ STOCK_RETRY = timedelta(minutes=1)
 @dataclass(frozen=True)
 class DeliveryOutcome:
     order_no: str
-    status: str  # delivered | waiting_stock | in_progress | failed | not_deliverable
+    status: DeliveryState
     delivered_units: int
     quantity: int
     message: str = ""
@@ -56,10 +57,9 @@ def _deliver_keys(uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutco
         if product.kind == ProductKind.DIRECT_TOPUP:
             return None
         if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
+            done = order.status == OrderStatus.DELIVERED
             return _outcome(
-                uow,
-                order,
-                "delivered" if order.status == OrderStatus.DELIVERED else "not_deliverable",
+                uow, order, DeliveryState.DELIVERED if done else DeliveryState.NOT_DELIVERABLE
             )
         owed = _owed_units(uow, order)
         keys = repo.take_available_keys(uow.session, product.id, len(owed))
@@ -107,7 +107,7 @@ def _deliver_keys(uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutco
             )
             uow.record(missing, actor=actor)
         uow.commit()
-        status = "delivered" if order.status == OrderStatus.DELIVERED else "waiting_stock"
+        status = DeliveryState.DELIVERED if complete else DeliveryState.WAITING_STOCK
         held = order.quantity - len(owed) + len(keys)
         return DeliveryOutcome(order.order_no, status, held, order.quantity)
 
@@ -128,6 +128,6 @@ def _owed_units(uow: UnitOfWork, order: Order) -> list[int]:
     return [u for u in range(1, order.quantity + 1) if u not in held]
 
 
-def _outcome(uow: UnitOfWork, order: Order, status: str) -> DeliveryOutcome:
+def _outcome(uow: UnitOfWork, order: Order, status: DeliveryState) -> DeliveryOutcome:
     delivered = len(repo.active_deliveries(uow.session, order.id))
     return DeliveryOutcome(order.order_no, status, delivered, order.quantity)

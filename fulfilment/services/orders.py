@@ -23,6 +23,7 @@ from fulfilment.events import (
 )
 from fulfilment.models import AuditEntry, Order, OrderStatus, Payment, ProductKind
 from fulfilment.money import format_amount, to_cents
+from fulfilment.outcomes import PaymentState
 from fulfilment.ports import PaymentStatus
 from fulfilment.uow import UnitOfWork
 
@@ -45,14 +46,24 @@ class OrderInput:
 
 @dataclass(frozen=True)
 class IntakeOutcome:
-    order: Order
+    order_no: str
+    status: OrderStatus  # the order's status now
     created: bool  # False: the same order was ingested before (duplicate request)
+
+    @classmethod
+    def of(cls, order: Order, *, created: bool) -> IntakeOutcome:
+        return cls(order.order_no, OrderStatus(order.status), created)
 
 
 @dataclass(frozen=True)
 class PaymentOutcome:
-    order: Order
-    status: str  # "paid" | "already_paid" | "not_paid" | "unknown"
+    order_no: str
+    status: PaymentState
+    order_status: OrderStatus
+
+    @classmethod
+    def of(cls, order: Order, status: PaymentState) -> PaymentOutcome:
+        return cls(order.order_no, status, OrderStatus(order.status))
 
 
 def ingest_order(
@@ -63,7 +74,7 @@ def ingest_order(
     with uow:
         existing = _existing(uow, data)
         if existing is not None:
-            return IntakeOutcome(existing, created=False)
+            return IntakeOutcome.of(existing, created=False)
         product = repo.product_by_sku(uow.session, data.sku)
         cents = to_cents(data.amount)
         expected = product.price_cents * data.quantity
@@ -84,7 +95,7 @@ def ingest_order(
             existing = _existing(uow, data)
         if existing is None:  # the order is new, so the collision is its payment
             raise Conflict("the payment transaction is recorded for another order") from None
-        return IntakeOutcome(existing, created=False)
+        return IntakeOutcome.of(existing, created=False)
 
 
 def normalise_phone(phone: str | None) -> str | None:
@@ -181,7 +192,7 @@ def _insert(
         if paid:
             _mark_paid(uow, order, txn_id or f"intake:{order.order_no}", cents, "intake", actor)
         uow.commit()
-        return IntakeOutcome(order, created=True)
+        return IntakeOutcome.of(order, created=True)
 
 
 def _mark_paid(
@@ -220,7 +231,9 @@ def record_payment(
         order = repo.order_by_no(uow.session, order_no, lock=True)
         if order.status != OrderStatus.CREATED:
             _flag_second_payment(uow, order, txn_id, amount_cents, actor)
-            return PaymentOutcome(order, "already_paid" if order.paid_cents else "not_paid")
+            return PaymentOutcome.of(
+                order, PaymentState.ALREADY_PAID if order.paid_cents else PaymentState.NOT_PAID
+            )
         if amount_cents != order.amount_cents or currency.upper() != order.currency:
             refused = PaymentRejected(
                 order_no=order_no, txn_id=txn_id, amount_cents=amount_cents, currency=currency
@@ -230,7 +243,7 @@ def record_payment(
             raise AmountMismatch(f"payment {txn_id} amount/currency does not match order")
         _mark_paid(uow, order, txn_id, amount_cents, source, actor)
         uow.commit()
-        return PaymentOutcome(order, "paid")
+        return PaymentOutcome.of(order, PaymentState.PAID)
 
 
 def _flag_second_payment(
@@ -276,7 +289,7 @@ def handle_payment_callback(
     if callback.status != PaymentStatus.PAID:
         with uow:
             order = repo.order_by_no(uow.session, callback.order_no)
-        return PaymentOutcome(order, "not_paid")
+        return PaymentOutcome.of(order, PaymentState.NOT_PAID)
     return record_payment(
         uow=uow,
         order_no=callback.order_no,
@@ -295,15 +308,15 @@ def confirm_payment(*, uow: UnitOfWork, order_no: str, actor: Actor) -> PaymentO
     if order.status != OrderStatus.CREATED:
         if not order.paid_cents:
             raise NotAllowed(f"order {order_no} is {order.status}", code="order_state")
-        return PaymentOutcome(order, "already_paid")
+        return PaymentOutcome.of(order, PaymentState.ALREADY_PAID)
     answer = uow.payments.query_payment(order_no=order_no)
     if answer.status != PaymentStatus.PAID or answer.txn_id is None:
         with uow:
             refused = PaymentConfirmRefused(order_no=order_no, provider_status=answer.status)
             uow.record(refused, actor=actor)
             uow.commit()
-        status = "unknown" if answer.status == PaymentStatus.UNKNOWN else "not_paid"
-        return PaymentOutcome(order, status)
+        unknown = answer.status == PaymentStatus.UNKNOWN
+        return PaymentOutcome.of(order, PaymentState.UNKNOWN if unknown else PaymentState.NOT_PAID)
     return record_payment(
         uow=uow,
         order_no=order_no,

@@ -16,6 +16,7 @@ from fulfilment import repository as repo
 from fulfilment.actors import Actor
 from fulfilment.events import OrderRefunded, RefundFailed, RefundPaid, RefundPending
 from fulfilment.models import Order, OrderStatus, Payment, Refund, RefundStatus
+from fulfilment.outcomes import RefundCode
 from fulfilment.ports import RefundOutcome as ProviderOutcome
 from fulfilment.uow import UnitOfWork
 
@@ -25,8 +26,8 @@ RETRY = timedelta(seconds=30)
 @dataclass(frozen=True)
 class RefundResult:
     request_id: str
-    status: str  # succeeded | processing | pending_approval | rejected | failed
-    code: str
+    status: RefundStatus
+    code: RefundCode  # a refusal's reason, over_auto_limit, or the status itself
     amount_cents: int
 
 
@@ -112,9 +113,13 @@ def resume_refund(*, uow: UnitOfWork, refund_id: int, actor: Actor) -> RefundRes
 
 
 def as_result(refund: Refund) -> RefundResult:
-    if refund.status == RefundStatus.REJECTED:
-        return RefundResult(refund.request_id, refund.status, refund.last_message or "", 0)
-    code = {RefundStatus.PENDING_APPROVAL: "over_auto_limit"}.get(
-        RefundStatus(refund.status), refund.status
+    """The outcome a stored refund stands for."""
+    status = RefundStatus(refund.status)
+    if status == RefundStatus.REJECTED:  # the refusal's reason is kept as its last message
+        return RefundResult(refund.request_id, status, RefundCode(refund.last_message or ""), 0)
+    code = (
+        RefundCode.OVER_AUTO_LIMIT
+        if status == RefundStatus.PENDING_APPROVAL
+        else RefundCode(status)
     )
-    return RefundResult(refund.request_id, refund.status, code, refund.amount_cents)
+    return RefundResult(refund.request_id, status, code, refund.amount_cents)

@@ -37,6 +37,7 @@ from fulfilment.models import (
     RefundStatus,
 )
 from fulfilment.money import format_amount, to_cents
+from fulfilment.outcomes import RefundCode
 from fulfilment.ports import KeyCheckStatus
 from fulfilment.services.keycheck import KeyToCheck, check_key, describe_key
 from fulfilment.services.payouts import RefundResult, as_result, pay_out
@@ -68,7 +69,7 @@ def request_refund(
     refusal = _first_refusal(uow, keys_to_check)
     if refusal is not None:
         _record_refusal(uow, order_no, request_id, requested_by, refusal)
-        return RefundResult(request_id, "rejected", refusal, 0)
+        return RefundResult(request_id, RefundStatus.REJECTED, RefundCode(refusal), 0)
     try:
         refund_id = _open(
             uow,

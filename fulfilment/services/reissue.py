@@ -39,6 +39,7 @@ from fulfilment.models import (
     ReissueStatus,
     SupplierClaim,
 )
+from fulfilment.outcomes import ReissueCode, ReissueState
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
 from fulfilment.services.delivery import STOCK_RETRY, record_if_low
 from fulfilment.services.keycheck import check_key, describe_key, is_bad_on_delivery
@@ -56,9 +57,9 @@ CLOSED: dict[str, type[ReissueGranted | ReissueRejected | ReissueNeedsReview]] =
 @dataclass(frozen=True)
 class ReissueOutcome:
     request_id: str
-    status: str  # reissued | waiting_stock | rejected | needs_review | check_unavailable
-    code: str  # why: key_bad, key_valid, redeemed_after_delivery, limit_order, ...
-    new_key_hint: str | None = None
+    status: ReissueState
+    code: ReissueCode  # why
+    new_key_hint: str | None = None  # masked
 
 
 def reissue_key(
@@ -256,7 +257,8 @@ def _decide(
             # Stays CHECKING: repeating the request checks again, and so does the sweeper.
             request.next_attempt_at = uow.clock() + RECHECK_AFTER
             uow.commit()
-            return ReissueOutcome(request_id, "check_unavailable", "check_unavailable")
+            unavailable = ReissueState.CHECK_UNAVAILABLE
+            return ReissueOutcome(request_id, unavailable, ReissueCode.CHECK_UNAVAILABLE)
         # Limits are checked again under the order lock and a lock per customer contact:
         # concurrent requests (on this order or the customer's others) all passed the first
         # check before any of them was decided.
@@ -365,10 +367,11 @@ def _close(
 
 
 def _as_outcome(uow: UnitOfWork, request: ReissueRequest) -> ReissueOutcome:
-    code = (request.decision or request.status).split(":")[0]
-    status = request.status
+    """The outcome a decided request stands for (its decision text starts with the code)."""
+    code = ReissueCode((request.decision or request.status).split(":")[0])
+    status = ReissueState(request.status)
     hint = None
-    if status == ReissueStatus.REISSUED:
+    if status == ReissueState.REISSUED:
         delivery = uow.session.get(Delivery, request.delivery_id)
         assert delivery is not None
         current = uow.session.scalars(
@@ -379,7 +382,7 @@ def _as_outcome(uow: UnitOfWork, request: ReissueRequest) -> ReissueOutcome:
             )
         ).first()
         if current is None:
-            status = "waiting_stock"
+            status = ReissueState.WAITING_STOCK
         else:
             key = uow.session.get(CardKey, current.card_key_id)
             hint = key.hint if key else None

@@ -32,6 +32,7 @@ from fulfilment.models import (
     SupplierOrder,
 )
 from fulfilment.models import SupplierOrderStatus as S
+from fulfilment.outcomes import DeliveryState
 from fulfilment.ports import SupplierOutcome, SupplierResult
 from fulfilment.services.delivery import DeliveryOutcome
 from fulfilment.services.supplier_answers import record_answer
@@ -225,10 +226,10 @@ def topup_outcome(*, uow: UnitOfWork, order_no: str) -> DeliveryOutcome:
     with uow:
         order = repo.order_by_no(uow.session, order_no)
         status = {
-            OrderStatus.DELIVERED: "delivered",
-            OrderStatus.FAILED: "failed",
-            OrderStatus.DELIVERING: "in_progress",
-            OrderStatus.PAID: "in_progress",
-        }.get(OrderStatus(order.status), "not_deliverable")
+            OrderStatus.DELIVERED: DeliveryState.DELIVERED,
+            OrderStatus.FAILED: DeliveryState.FAILED,
+            OrderStatus.DELIVERING: DeliveryState.IN_PROGRESS,
+            OrderStatus.PAID: DeliveryState.IN_PROGRESS,
+        }.get(OrderStatus(order.status), DeliveryState.NOT_DELIVERABLE)
         delivered = 1 if order.status == OrderStatus.DELIVERED else 0
         return DeliveryOutcome(order_no, status, delivered, 1, order.fail_reason or "")

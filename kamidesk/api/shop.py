@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.errors import InvalidRequest
+from fulfilment.models import OrderStatus
 from fulfilment.services import catalog, orders, queries
 from kamidesk.api.deps import JobsDep, ShopCaller, UowDep, no_nul_in_url
+from kamidesk.api.responses import (
+    ImportOut,
+    IntakeOut,
+    OrderOut,
+    ProductCreatedOut,
+    ProductOut,
+    SupplierOut,
+)
 from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
 
 router = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
@@ -18,7 +24,7 @@ MAX_KEY_FILE = 5 * 1024 * 1024
 
 
 @router.post("/suppliers", status_code=status.HTTP_201_CREATED)
-async def create_supplier(body: SupplierIn, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
+async def create_supplier(body: SupplierIn, uow: UowDep, caller: ShopCaller) -> SupplierOut:
     """Register a supplier (idempotent on its code)."""
     supplier = await run_in_threadpool(
         lambda: catalog.add_supplier(
@@ -29,11 +35,11 @@ async def create_supplier(body: SupplierIn, uow: UowDep, caller: ShopCaller) -> 
             actor=caller,
         )
     )
-    return {"code": supplier.code, "name": supplier.name}
+    return SupplierOut.model_validate(supplier)
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED)
-async def create_product(body: ProductIn, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
+async def create_product(body: ProductIn, uow: UowDep, caller: ShopCaller) -> ProductCreatedOut:
     """Create a product with its suppliers in priority order (all or nothing)."""
     links = [catalog.SupplierLink(s.code, s.priority, s.product_code) for s in body.suppliers]
     product = await run_in_threadpool(
@@ -50,18 +56,18 @@ async def create_product(body: ProductIn, uow: UowDep, caller: ShopCaller) -> di
             actor=caller,
         )
     )
-    return {"sku": product.sku, "kind": product.kind, "status": product.status}
+    return ProductCreatedOut.model_validate(product)
 
 
 @router.get("/products/{sku}")
-async def get_product(sku: str, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
+async def get_product(sku: str, uow: UowDep, caller: ShopCaller) -> ProductOut:
     """A product with its available stock."""
     view = await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku))
-    return asdict(view)
+    return ProductOut.model_validate(view)
 
 
 @router.post("/products/{sku}/keys")
-async def import_keys(sku: str, body: KeysIn, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
+async def import_keys(sku: str, body: KeysIn, uow: UowDep, caller: ShopCaller) -> ImportOut:
     """Import card keys (JSON list); duplicates are counted and skipped."""
     result = await run_in_threadpool(
         lambda: catalog.import_keys(
@@ -73,7 +79,7 @@ async def import_keys(sku: str, body: KeysIn, uow: UowDep, caller: ShopCaller) -
             batch=body.batch,
         )
     )
-    return asdict(result)
+    return ImportOut.model_validate(result)
 
 
 @router.post("/products/{sku}/keys/file")
@@ -84,7 +90,7 @@ async def import_key_file(
     file: UploadFile = File(...),
     supplier_code: str | None = Form(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$"),
     batch: str | None = Form(default=None, max_length=64, pattern=r"^[^\x00]*$"),
-) -> dict[str, Any]:
+) -> ImportOut:
     """Import card keys from a text file, one key per line."""
     raw = await file.read(MAX_KEY_FILE + 1)
     if len(raw) > MAX_KEY_FILE:
@@ -100,13 +106,17 @@ async def import_key_file(
             uow=uow, sku=sku, keys=lines, actor=caller, supplier_code=supplier_code, batch=batch
         )
     )
-    return asdict(result)
+    return ImportOut.model_validate(result)
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": IntakeOut, "description": "taken in before (same order again)"}},
+)
 async def create_order(
     body: OrderIn, response: Response, uow: UowDep, caller: ShopCaller, jobs: JobsDep
-) -> dict[str, Any]:
+) -> IntakeOut:
     """Ingest an order (idempotent on order_no); paid orders are delivered in the background."""
     data = orders.OrderInput(
         order_no=body.order_no,
@@ -126,16 +136,16 @@ async def create_order(
     )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
-        if outcome.order.status == "paid":
+        if outcome.status == OrderStatus.PAID:
             # The shop sent the order again while it waits for delivery: nudge the runner.
             # (A new paid order is delivered because its OrderPaid event says so.)
             await jobs.trigger_delivery(body.order_no)
     view = await run_in_threadpool(lambda: queries.get_order(uow=uow, order_no=body.order_no))
-    return {"created": outcome.created, "order": asdict(view)}
+    return IntakeOut(created=outcome.created, order=OrderOut.model_validate(view))
 
 
 @router.get("/orders/{order_no}")
-async def get_order(order_no: str, uow: UowDep, caller: ShopCaller) -> dict[str, Any]:
+async def get_order(order_no: str, uow: UowDep, caller: ShopCaller) -> OrderOut:
     """An order with its deliveries; keys are masked."""
     view = await run_in_threadpool(lambda: queries.get_order(uow=uow, order_no=order_no))
-    return asdict(view)
+    return OrderOut.model_validate(view)
