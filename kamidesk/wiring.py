@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from fulfilment import alerts
 from fulfilment.actors import Actor
 from fulfilment.events import Event, KeysImported, OrderPaid, StockLow
-from fulfilment.services import catalog
+from fulfilment.services import inventory
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.payouts import resume_refund
 from fulfilment.services.recovery import DueWork, due_work
@@ -91,11 +91,11 @@ def core_subscriptions(box: Parts) -> list[Subscription]:
             box.jobs.trigger_threadsafe(DELIVER_JOB, event.order_no)
 
     def pause(event: StockLow) -> None:
-        catalog.pause_for_low_stock(uow=box.uow(), sku=event.sku, actor=STOCK_WATCH)
+        inventory.pause_for_low_stock(uow=box.uow(), sku=event.sku, actor=STOCK_WATCH)
 
     def wake(event: KeysImported) -> None:
         if event.imported:
-            catalog.wake_orders_waiting_for(uow=box.uow(), sku=event.sku)
+            inventory.wake_orders_waiting_for(uow=box.uow(), sku=event.sku)
 
     def alert(event: Event) -> None:
         alerts.raise_and_resolve(uow=box.uow(), event=event)

@@ -12,38 +12,32 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
+from fulfilment.decisions import key_refusal
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
 from fulfilment.events import (
-    OrderRefunding,
     RefundApproved,
     RefundAwaitingApproval,
     RefundRejected,
     RefundRequested,
 )
-from fulfilment.models import (
-    CardKey,
-    DeliveryStatus,
-    KeyStatus,
-    Order,
-    OrderStatus,
-    Product,
-    ProductKind,
-    Refund,
-    RefundStatus,
-)
+from fulfilment.models import CardKey, OrderStatus, Product, ProductKind, Refund, RefundStatus
 from fulfilment.money import format_amount, to_cents
 from fulfilment.outcomes import RefundCode
-from fulfilment.ports import KeyCheckStatus
 from fulfilment.services.keycheck import KeyToCheck, check_key, describe_key
 from fulfilment.services.payouts import RefundResult, as_result, pay_out
+from fulfilment.services.refund_checks import (
+    approval_needed,
+    check_policy,
+    goodwill,
+    remaining_cents,
+    stop_fulfilment,
+)
 from fulfilment.uow import UnitOfWork
-
-PENDING = (RefundStatus.PENDING_APPROVAL, RefundStatus.PROCESSING)
 
 
 def request_refund(
@@ -69,7 +63,7 @@ def request_refund(
     refusal = _first_refusal(uow, keys_to_check)
     if refusal is not None:
         _record_refusal(uow, order_no, request_id, requested_by, refusal)
-        return RefundResult(request_id, RefundStatus.REJECTED, RefundCode(refusal), 0)
+        return RefundResult(request_id, RefundStatus.REJECTED, refusal, 0)
     try:
         refund_id = _open(
             uow,
@@ -105,13 +99,13 @@ def _keys_needing_check(
 ) -> list[KeyToCheck]:
     with uow:
         order = repo.order_by_no(uow.session, order_no)
-        if order.status != OrderStatus.DELIVERED or _is_goodwill(uow, order, amount, pending):
+        if order.status != OrderStatus.DELIVERED or goodwill(uow, order, amount, pending):
             return []
         product = uow.session.get(Product, order.product_id)
         assert product is not None
         if product.kind != ProductKind.CARD_KEY:
             return []
-        if not approved_by and _needs_approval(uow, order, amount):
+        if not approved_by and approval_needed(uow, order, amount):
             return []  # nothing is checked until a person approves
         return [
             describe_key(uow, uow.session.get(CardKey, d.card_key_id))  # type: ignore[arg-type]
@@ -119,41 +113,14 @@ def _keys_needing_check(
         ]
 
 
-def _first_refusal(uow: UnitOfWork, targets: list[KeyToCheck]) -> str | None:
-    """Ask the supplier about each key; the reason to refuse, or None if all are unused."""
+def _first_refusal(uow: UnitOfWork, targets: list[KeyToCheck]) -> RefundCode | None:
+    """Ask the supplier about each key (stopping at the first that refuses); None if all are
+    unused."""
     for target in targets:
-        answer = check_key(uow, target)
-        if answer.status in (KeyCheckStatus.UNKNOWN, KeyCheckStatus.UNSUPPORTED):
-            return "check_unavailable"
-        if answer.status != KeyCheckStatus.UNUSED:
-            return "key_used"
+        refusal = key_refusal(check_key(uow, target).status)
+        if refusal is not None:
+            return refusal
     return None
-
-
-def _remaining(uow: UnitOfWork, order: Order, exclude: int | None = None) -> int:
-    # int(): PostgreSQL's SUM of a BIGINT is NUMERIC (a Decimal), which JSON cannot store.
-    held = int(
-        uow.session.scalar(
-            select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-                Refund.order_id == order.id,
-                Refund.status.in_(PENDING),
-                Refund.id != (exclude or 0),
-            )
-        )
-        or 0
-    )
-    return order.paid_cents - order.refunded_cents - held
-
-
-def _is_goodwill(
-    uow: UnitOfWork, order: Order, amount: Decimal | None, exclude: int | None = None
-) -> bool:
-    return amount is not None and to_cents(amount) < _remaining(uow, order, exclude)
-
-
-def _needs_approval(uow: UnitOfWork, order: Order, amount: Decimal | None) -> bool:
-    cents = to_cents(amount) if amount is not None else _remaining(uow, order)
-    return cents > uow.policy.refund_auto_approve_cents or _is_goodwill(uow, order, amount)
 
 
 def _open(
@@ -173,7 +140,7 @@ def _open(
         duplicate = _existing(uow, request_id, order_no)
         if duplicate is not None:
             return duplicate.id
-        remaining = _remaining(uow, order)
+        remaining = remaining_cents(uow, order)
         cents = to_cents(amount) if amount is not None else remaining
         if cents <= 0 or cents > remaining:
             raise NotAllowed(
@@ -181,10 +148,10 @@ def _open(
                 code="exceeds_paid" if cents > 0 else "nothing_to_refund",
             )
         goodwill = cents < remaining
-        approval = _needs_approval(uow, order, amount) and not approved_by
+        approval = approval_needed(uow, order, amount) and not approved_by
         if not goodwill:
             # Keys are checked only once a person approved, so a pending request skips that.
-            _check_policy(uow, order, checked, skip_check=approval)
+            check_policy(uow, order, checked, skip_check=approval)
         refund = Refund(
             request_id=request_id,
             order_id=order.id,
@@ -197,7 +164,7 @@ def _open(
         )
         uow.session.add(refund)
         if not approval and not goodwill:
-            _stop_fulfilment(uow, order, requested_by)
+            stop_fulfilment(uow, order, requested_by)
         uow.session.flush()
         requested = RefundRequested(
             order_no=order_no,
@@ -218,49 +185,6 @@ def _open(
             uow.record(waiting, actor=requested_by)
         uow.commit()
         return refund.id
-
-
-def _check_policy(
-    uow: UnitOfWork, order: Order, checked: frozenset[int], *, skip_check: bool = False
-) -> None:
-    if order.status == OrderStatus.CREATED or order.paid_cents == 0:
-        raise NotAllowed("the order was never paid", code="not_paid")
-    delivered = repo.active_deliveries(uow.session, order.id)
-    if order.status in (OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.REFUNDING):
-        return  # REFUNDING: fulfilment already stopped; a failed refund may be asked again
-    if order.status == OrderStatus.DELIVERING:
-        if delivered:
-            raise NotAllowed("partly delivered: a person must decide", code="partly_delivered")
-        product = uow.session.get(Product, order.product_id)
-        if product is not None and product.kind == ProductKind.DIRECT_TOPUP:
-            raise NotAllowed("the top-up is still with the supplier", code="delivery_in_progress")
-        return
-    if order.status == OrderStatus.DELIVERED:
-        if any(d.card_key_id is None for d in delivered):
-            raise NotAllowed("a delivered top-up cannot be taken back", code="delivered_topup")
-        # Every key taken back must be one the supplier just called unused (not one swapped
-        # in by a reissue while the check ran).
-        if not skip_check and not {d.card_key_id for d in delivered} <= checked:
-            raise NotAllowed("delivered keys must be checked first", code="not_checked")
-        return
-    raise NotAllowed(f"order is {order.status}", code="order_state")
-
-
-def _stop_fulfilment(uow: UnitOfWork, order: Order, actor: Actor) -> None:
-    """Undelivered: stop delivery now. Delivered keys (checked unused): revoke them."""
-    now = uow.clock()
-    for delivery in repo.active_deliveries(uow.session, order.id):
-        delivery.status, delivery.ended_at, delivery.end_reason = (
-            DeliveryStatus.REVOKED,
-            now,
-            "refund",
-        )
-        key = uow.session.get(CardKey, delivery.card_key_id)
-        if key is not None:
-            key.status = KeyStatus.REVOKED
-    before = order.status
-    order.status, order.next_attempt_at = OrderStatus.REFUNDING, None
-    uow.record(OrderRefunding(order_no=order.order_no, status_before=before), actor=actor)
 
 
 def _record_refusal(
@@ -305,13 +229,13 @@ def _decide(
         order = repo.order_by_id(uow.session, refund.order_id, lock=True)
         if refund.status != RefundStatus.PENDING_APPROVAL:
             return  # a concurrent approval decided first
-        remaining = _remaining(uow, order, exclude=refund.id)
+        remaining = remaining_cents(uow, order, exclude=refund.id)
         goodwill = refund.amount_cents < remaining
         try:
             if refusal is None and refund.amount_cents > remaining:
                 raise NotAllowed("more than is left to refund", code="exceeds_paid")
             if refusal is None and not goodwill:
-                _check_policy(uow, order, checked)
+                check_policy(uow, order, checked)
         except NotAllowed as exc:
             refusal = exc.code
         now = uow.clock()
@@ -325,7 +249,7 @@ def _decide(
         else:
             refund.status, refund.next_attempt_at = RefundStatus.PROCESSING, now
             if not goodwill:
-                _stop_fulfilment(uow, order, approved_by)
+                stop_fulfilment(uow, order, approved_by)
         decided = (
             RefundRejected(
                 order_no=order.order_no,

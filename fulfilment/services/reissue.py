@@ -3,9 +3,10 @@
 Steps (each its own transaction, the supplier call in between):
 1. record the request (idempotent on `request_id`), check state and limits;
 2. ask the key's supplier about the key;
-3. decide — confirmed bad (or unverifiable and policy allows): mark the old key invalid, open a
-   supplier claim, deliver a fresh key (or wait for stock like any order); otherwise reject or
-   hand to a person. Every decision is written to the audit log with its reason.
+3. decide (`decisions.decide_reissue`, a pure function of the facts) and apply it
+   (`replacement`): confirmed bad (or unverifiable and policy allows): mark the old key invalid,
+   open a supplier claim, deliver a fresh key (or wait for stock like any order); otherwise
+   reject or hand to a person. Every decision is written to the audit log with its reason.
 """
 
 from __future__ import annotations
@@ -13,45 +14,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
+from fulfilment.decisions import ReissueFacts, decide_reissue
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
 from fulfilment.events import (
-    KeyReissued,
-    ReissueGranted,
     ReissueNeedsReview,
-    ReissueRejected,
     ReissueRequested,
 )
 from fulfilment.models import (
     CardKey,
     Delivery,
     DeliveryStatus,
-    KeyStatus,
     Order,
-    OrderStatus,
     Product,
     ProductKind,
     ReissueRequest,
     ReissueStatus,
-    SupplierClaim,
 )
 from fulfilment.outcomes import ReissueCode, ReissueState
-from fulfilment.ports import KeyCheckResult, KeyCheckStatus
-from fulfilment.services.delivery import STOCK_RETRY, record_if_low
+from fulfilment.ports import KeyCheckResult
 from fulfilment.services.keycheck import check_key, describe_key, is_bad_on_delivery
+from fulfilment.services.replacement import (
+    close_request,
+    customer_keys,
+    limit_hit,
+    replace_key,
+)
 from fulfilment.uow import UnitOfWork
 
 RESUME_AFTER = timedelta(minutes=2)  # a request still CHECKING by then was interrupted
 RECHECK_AFTER = timedelta(minutes=1)  # the supplier could not check the key: ask again
-CLOSED: dict[str, type[ReissueGranted | ReissueRejected | ReissueNeedsReview]] = {
-    ReissueStatus.REISSUED: ReissueGranted,
-    ReissueStatus.REJECTED: ReissueRejected,
-    ReissueStatus.NEEDS_REVIEW: ReissueNeedsReview,
-}
 
 
 @dataclass(frozen=True)
@@ -114,7 +110,7 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
             key = uow.session.get(CardKey, delivery.card_key_id)
             assert key is not None
             if existing is None:
-                limit = None if override else _limit_hit(uow, order)
+                limit = None if override else limit_hit(uow, order)
                 request = ReissueRequest(
                     request_id=request_id,
                     order_id=order.id,
@@ -185,54 +181,6 @@ def _delivery_for(uow: UnitOfWork, order: Order, unit_no: int | None) -> Deliver
     raise InvalidRequest(f"unit {unit_no} of {order.order_no} has no delivered key")
 
 
-def _customer_keys(order: Order) -> list[str]:
-    contacts = (
-        ("email", order.buyer_email),
-        ("phone", order.buyer_phone),
-        ("telegram", order.buyer_telegram_id),
-    )
-    return [f"reissue-customer:{kind}:{value}" for kind, value in contacts if value]
-
-
-def _limit_hit(uow: UnitOfWork, order: Order) -> str | None:
-    policy = uow.policy
-    done = ReissueRequest.status == ReissueStatus.REISSUED
-    per_order = (
-        uow.session.scalar(
-            select(func.count())
-            .select_from(ReissueRequest)
-            .where(ReissueRequest.order_id == order.id, done)
-        )
-        or 0
-    )
-    if per_order >= policy.reissue_max_per_order:
-        return f"limit_order: {per_order} reissues already on this order"
-    contacts = [
-        c
-        for c in (
-            Order.buyer_email == order.buyer_email if order.buyer_email else None,
-            Order.buyer_phone == order.buyer_phone if order.buyer_phone else None,
-            Order.buyer_telegram_id == order.buyer_telegram_id
-            if order.buyer_telegram_id
-            else None,
-        )
-        if c is not None
-    ]
-    since = uow.clock() - timedelta(days=policy.reissue_customer_window_days)
-    per_customer = (
-        uow.session.scalar(
-            select(func.count())
-            .select_from(ReissueRequest)
-            .join(Order, Order.id == ReissueRequest.order_id)
-            .where(done, ReissueRequest.created_at >= since, or_(*contacts))
-        )
-        or 0
-    )
-    if per_customer >= policy.reissue_max_per_customer:
-        return f"limit_customer: {per_customer} reissues for this customer in the window"
-    return None
-
-
 def _decide(
     uow: UnitOfWork,
     request_id: str,
@@ -252,118 +200,31 @@ def _decide(
         key = uow.session.get(CardKey, delivery.card_key_id)
         assert key is not None
         request.check_result = result.status
-        bad = is_bad_on_delivery(result, key.delivered_at)
-        if result.status == KeyCheckStatus.UNKNOWN and not override:
+        # Limits are checked again under the order lock and a lock per customer contact:
+        # concurrent requests (on this order or the customer's others) all passed the first
+        # check before any of them was decided.
+        repo.serialise(uow.session, *customer_keys(order))
+        decision = decide_reissue(
+            ReissueFacts(
+                check=result.status,
+                bad=is_bad_on_delivery(result, key.delivered_at),
+                delivery_active=delivery.status == DeliveryStatus.ACTIVE,
+                limit=None if override else limit_hit(uow, order),
+                override=override,
+                reissue_without_check=uow.policy.reissue_without_check,
+            )
+        )
+        if decision.status == ReissueStatus.CHECKING:
             # Stays CHECKING: repeating the request checks again, and so does the sweeper.
             request.next_attempt_at = uow.clock() + RECHECK_AFTER
             uow.commit()
             unavailable = ReissueState.CHECK_UNAVAILABLE
             return ReissueOutcome(request_id, unavailable, ReissueCode.CHECK_UNAVAILABLE)
-        # Limits are checked again under the order lock and a lock per customer contact:
-        # concurrent requests (on this order or the customer's others) all passed the first
-        # check before any of them was decided.
-        repo.serialise(uow.session, *_customer_keys(order))
-        limit = None if override else _limit_hit(uow, order)
-        if delivery.status != DeliveryStatus.ACTIVE:
-            _close(uow, request, order, ReissueStatus.REJECTED, "already_replaced", actor)
-        elif limit and (bad or result.status == KeyCheckStatus.UNSUPPORTED):
-            _close(uow, request, order, ReissueStatus.NEEDS_REVIEW, limit, actor)
-        elif (
-            bad
-            or override
-            or (
-                bad is None
-                and result.status == KeyCheckStatus.UNSUPPORTED
-                and uow.policy.reissue_without_check
-            )
-        ):
-            why = (
-                "override" if override and not bad else ("key_bad" if bad else "unchecked_policy")
-            )
-            _replace(uow, order, delivery, key, request, why, actor)
-            _close(uow, request, order, ReissueStatus.REISSUED, why, actor)
-        elif bad is False and result.status == KeyCheckStatus.UNUSED:
-            _close(uow, request, order, ReissueStatus.REJECTED, "key_valid", actor)
-        elif bad is False:
-            _close(
-                uow, request, order, ReissueStatus.NEEDS_REVIEW, "redeemed_after_delivery", actor
-            )
-        else:
-            _close(uow, request, order, ReissueStatus.NEEDS_REVIEW, "cannot_verify", actor)
+        if decision.status == ReissueStatus.REISSUED:
+            replace_key(uow, order, delivery, key, request, decision.code, actor)
+        close_request(uow, request, order, decision, actor)
         uow.commit()
         return _as_outcome(uow, request)
-
-
-def _replace(
-    uow: UnitOfWork,
-    order: Order,
-    delivery: Delivery,
-    key: CardKey,
-    request: ReissueRequest,
-    why: str,
-    actor: Actor,
-) -> None:
-    now = uow.clock()
-    delivery.status, delivery.ended_at, delivery.end_reason = (
-        DeliveryStatus.REPLACED,
-        now,
-        f"reissue: {why}",
-    )
-    key.status = KeyStatus.INVALID
-    product = uow.session.get(Product, order.product_id)
-    assert product is not None
-    uow.session.add(
-        SupplierClaim(
-            supplier_id=key.supplier_id,
-            card_key_id=key.id,
-            order_id=order.id,
-            amount_cents=product.face_value_cents,
-            reason=f"key {key.hint} bad on delivery ({why})",
-        )
-    )
-    uow.session.flush()
-    fresh = repo.take_available_keys(uow.session, product.id, 1)
-    if fresh:
-        new = fresh[0]
-        new.status, new.order_id, new.delivered_at = KeyStatus.DELIVERED, order.id, now
-        uow.session.add(
-            Delivery(
-                order_id=order.id,
-                unit_no=delivery.unit_no,
-                card_key_id=new.id,
-                status=DeliveryStatus.ACTIVE,
-                created_at=now,
-            )
-        )
-    else:
-        order.status, order.next_attempt_at = OrderStatus.DELIVERING, now + STOCK_RETRY
-    reissued = KeyReissued(
-        order_no=order.order_no,
-        request_id=request.request_id,
-        unit_no=delivery.unit_no,
-        old_key_hint=key.hint,
-        new_key_hint=fresh[0].hint if fresh else None,
-        waiting_stock=not fresh,
-        reason=why,
-        order_status=order.status,
-    )
-    uow.record(reissued, actor=actor)
-    if fresh:
-        record_if_low(uow, product, actor)
-
-
-def _close(
-    uow: UnitOfWork, request: ReissueRequest, order: Order, status: str, code: str, actor: Actor
-) -> None:
-    request.status, request.decision, request.next_attempt_at = status, code, None
-    closed = CLOSED[status](
-        order_no=order.order_no,
-        request_id=request.request_id,
-        code=code.split(":")[0],
-        check=request.check_result,
-        detail=code,
-    )
-    uow.record(closed, actor=actor)
 
 
 def _as_outcome(uow: UnitOfWork, request: ReissueRequest) -> ReissueOutcome:
