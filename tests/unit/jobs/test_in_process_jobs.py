@@ -252,3 +252,49 @@ async def test_stop_waits_for_a_sweep_that_is_still_reading_the_database():
     threading.Timer(0.05, release.set).start()
     await jobs.stop(grace=5)
     assert finished.is_set()  # the caller may now dispose of the engine safely
+
+
+async def test_a_task_triggered_from_another_thread_runs_in_the_pool():
+    jobs = InProcessJobs(FakeRuntime(interval=3600))
+    sent: list[tuple[str, str]] = []
+    jobs.register_task(
+        "bot.send_notice", lambda to: sent.append((to, threading.current_thread().name))
+    )
+    with pytest.raises(JobsNotRunning):
+        jobs.trigger_threadsafe("bot.send_notice", "tg:1")
+    await jobs.start()
+    try:
+        caller = threading.Thread(target=jobs.trigger_threadsafe, args=("bot.send_notice", "tg:1"))
+        caller.start()
+        await asyncio.to_thread(caller.join)
+        await until(lambda: bool(sent))
+        await jobs.drain()
+    finally:
+        await jobs.stop()
+    assert [to for to, _ in sent] == ["tg:1"]
+    assert sent[0][1].startswith("kamidesk-job")
+
+
+async def test_a_due_source_of_another_package_is_swept_with_the_core():
+    work = FakeWork()
+    jobs = make_runner(work, 3600)
+    reminders: list[int] = []
+    jobs.register_task("desk.sla_timer", reminders.append, key="sla")
+    jobs.register_due("desk.sla_timer", lambda: [7, 8])
+    work.due_answers = [DueWork(["KM0011"], [])]
+    await jobs.start()
+    try:
+        assert await jobs.sweep_once() == 3
+        await jobs.drain()
+    finally:
+        await jobs.stop()
+    assert (work.delivered, sorted(reminders)) == (["KM0011"], [7, 8])
+
+
+def test_a_task_name_is_registered_once():
+    jobs = InProcessJobs(FakeRuntime(interval=3600))
+    jobs.register_task("bot.send_notice", print)
+    with pytest.raises(ValueError, match="registered already"):
+        jobs.register_task("bot.send_notice", print)
+    with pytest.raises(ValueError, match="unknown task"):
+        jobs.register_due("bot.unknown", list)
