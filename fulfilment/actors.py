@@ -38,13 +38,13 @@ class Actor:
             object.__setattr__(self, "kind", ActorKind(self.kind))
         except ValueError:
             raise ValueError(f"actor kind must be one of {sorted(ActorKind)}") from None
-        if not isinstance(self.id, str) or not 1 <= len(self.id) <= MAX_ID:
-            raise ValueError(f"actor id must be 1-{MAX_ID} characters")
-        if not self.id.isprintable() or self.id != self.id.strip():
-            raise ValueError("actor id must be printable, without surrounding spaces")
+        # Ids are taken as the edge gives them (a channel's raw identity); services that count
+        # per identity normalise it (see `services.ownership.normalise_claimant`).
+        if not isinstance(self.id, str) or not 1 <= len(self.id) <= MAX_ID or "\x00" in self.id:
+            raise ValueError(f"actor id must be 1-{MAX_ID} characters, without NUL")
         name = self.name or self.id
-        if len(name) > MAX_NAME or not name.isprintable():
-            raise ValueError(f"actor name must be printable and at most {MAX_NAME} characters")
+        if len(name) > MAX_NAME or "\x00" in name:
+            raise ValueError(f"actor name must be at most {MAX_NAME} characters, without NUL")
         object.__setattr__(self, "name", name)
 
     @property

@@ -24,6 +24,8 @@ class ReissueFacts:
     limit: str | None = None  # "limit_order: 2 reissues ..." when a limit is reached
     override: bool = False  # staff reissues without a confirmation
     reissue_without_check: bool = False  # policy: reissue when the supplier cannot check
+    # Redeemed within the ambiguity window of its delivery: before or after, nobody can tell.
+    near_delivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def decide_reissue(facts: ReissueFacts) -> ReissueDecision:
         return _reissue(ReissueStatus.REJECTED, ReissueCode.KEY_VALID)
     if facts.bad is False:  # used, but after we delivered it
         return _reissue(ReissueStatus.NEEDS_REVIEW, ReissueCode.REDEEMED_AFTER_DELIVERY)
+    if facts.near_delivery:
+        return _reissue(ReissueStatus.NEEDS_REVIEW, ReissueCode.REDEEMED_NEAR_DELIVERY)
     return _reissue(ReissueStatus.NEEDS_REVIEW, ReissueCode.CANNOT_VERIFY)
 
 
@@ -110,10 +114,13 @@ def refund_refusal(facts: RefundFacts) -> Refusal | None:
     return Refusal(RefundCode.ORDER_STATE, f"order is {status}")
 
 
-def key_refusal(check: KeyCheckStatus) -> RefundCode | None:
-    """What a supplier's answer about one delivered key means for its refund."""
+def key_refusal(check: KeyCheckStatus, *, near_delivery: bool = False) -> RefundCode | None:
+    """What a supplier's answer about one delivered key means for its refund (`near_delivery`:
+    redeemed within the ambiguity window of its delivery, maybe bad on delivery)."""
     if check in (KeyCheckStatus.UNKNOWN, KeyCheckStatus.UNSUPPORTED):
         return RefundCode.CHECK_UNAVAILABLE
+    if near_delivery:
+        return RefundCode.REDEEMED_NEAR_DELIVERY  # a person decides
     if check != KeyCheckStatus.UNUSED:
         return RefundCode.KEY_USED
     return None

@@ -3,7 +3,8 @@
     FulfilmentError
     ├── NotFound                 an order / product / supplier does not exist
     ├── InvalidRequest           input is malformed or contradicts the product (nothing changed)
-    │   └── AmountMismatch       amount or currency differs from price × quantity
+    │   ├── AmountMismatch       amount or currency differs from price × quantity
+    │   └── TooLarge             more items than one request may carry (split it)
     ├── Conflict                 the request collides with existing state (same id, other body)
     ├── NotAllowed               policy forbids it (state, limits); `code` says which rule
     └── OwnershipLocked          too many failed ownership proofs; try later
@@ -37,6 +38,10 @@ class InvalidRequest(FulfilmentError):
 
 class AmountMismatch(InvalidRequest):
     code = "amount_mismatch"
+
+
+class TooLarge(InvalidRequest):
+    code = "too_large"
 
 
 class Conflict(FulfilmentError):

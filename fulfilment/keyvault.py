@@ -17,9 +17,11 @@ class KeyVaultError(ValueError):
     """The encryption key is malformed or a stored key cannot be decrypted."""
 
 
-def normalise(secret: str) -> str:
-    """The canonical form used for hashing: trimmed, no inner whitespace, upper case."""
-    return "".join(secret.split()).upper()
+def normalise(secret: str, *, case_sensitive: bool = False) -> str:
+    """The canonical form used for hashing: trimmed, no inner whitespace, and upper case unless
+    the product's keys are case-sensitive (whitespace is never part of a key)."""
+    joined = "".join(secret.split())
+    return joined if case_sensitive else joined.upper()
 
 
 SHORTEST_SHOWN = 12  # below this, four characters would be too large a share of the key
@@ -61,6 +63,7 @@ class KeyVault:
                 "stored key cannot be decrypted with this KEY_ENCRYPTION_KEY"
             ) from exc
 
-    def fingerprint(self, secret: str) -> str:
+    def fingerprint(self, secret: str, *, case_sensitive: bool = False) -> str:
         """Keyed hash of the normalised key: equal keys collide, nothing leaks."""
-        return hmac.new(self._hash_key, normalise(secret).encode(), hashlib.sha256).hexdigest()
+        canonical = normalise(secret, case_sensitive=case_sensitive)
+        return hmac.new(self._hash_key, canonical.encode(), hashlib.sha256).hexdigest()

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -130,6 +131,12 @@ class Product(Base):
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(10), default=ProductStatus.ACTIVE)
     pause_reason: Mapped[str | None] = mapped_column(String(200))
+    # Whether keys differing only in case are different keys (duplicate detection, lookups).
+    # Fixed at creation: the stored fingerprints depend on it. Rows older than the setting
+    # are case-insensitive (migration f0003); new products default to exact.
+    keys_case_sensitive: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -332,14 +339,19 @@ class Alert(Base):
 
 
 class OwnershipAttempt(Base):
-    """A failed proof of order ownership; too many in a window lock the claimant out."""
+    """A failed proof of order ownership; too many in a window lock the claimant out, and
+    slow down proofs on the order number (see `services.ownership`)."""
 
     __tablename__ = "ownership_attempts"
+    __table_args__ = (Index("ix_ownership_attempts_order_no_at", "order_no", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claimant: Mapped[str] = mapped_column(String(120), index=True)
     order_no: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # Refused unchecked because the order number was being guessed: counts against the
+    # claimant only, never as a guess on the order.
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuditEntry(Base):

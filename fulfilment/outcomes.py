@@ -40,6 +40,7 @@ class ReissueCode(StrEnum):
     UNCHECKED_POLICY = "unchecked_policy"  # the supplier cannot check; policy allows it
     KEY_VALID = "key_valid"
     REDEEMED_AFTER_DELIVERY = "redeemed_after_delivery"
+    REDEEMED_NEAR_DELIVERY = "redeemed_near_delivery"  # too close to the delivery to tell
     CANNOT_VERIFY = "cannot_verify"
     LIMIT_ORDER = "limit_order"
     LIMIT_CUSTOMER = "limit_customer"
@@ -55,6 +56,7 @@ class RefundCode(StrEnum):
     FAILED = "failed"  # the provider refused the payout
     OVER_AUTO_LIMIT = "over_auto_limit"  # waits for a person's approval
     KEY_USED = "key_used"
+    REDEEMED_NEAR_DELIVERY = "redeemed_near_delivery"  # maybe bad on delivery: a person decides
     CHECK_UNAVAILABLE = "check_unavailable"
     NOT_PAID = "not_paid"
     PARTLY_DELIVERED = "partly_delivered"

@@ -49,6 +49,13 @@ class Policy:
     supplier_max_transient_retries: int = 8
     ownership_max_failures: int = 5
     ownership_window_minutes: int = 15
+    # Failed proofs on one order number (any claimant) in the window before typed proofs on it
+    # are slowed to one per `ownership_order_throttle_seconds` (see `services.ownership`).
+    ownership_order_max_failures: int = 10
+    ownership_order_throttle_seconds: int = 60
+    # A key the supplier reports redeemed within this many seconds of its delivery (either
+    # side) is ambiguous: supplier times are whole seconds and clocks drift. A person decides.
+    key_redemption_ambiguity_seconds: int = 60
 
 
 class UnitOfWork:

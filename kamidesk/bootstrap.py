@@ -149,6 +149,9 @@ def policy_from(settings: Settings) -> Policy:
         supplier_max_transient_retries=settings.supplier_max_transient_retries,
         ownership_max_failures=settings.ownership_max_failures,
         ownership_window_minutes=settings.ownership_window_minutes,
+        ownership_order_max_failures=settings.ownership_order_max_failures,
+        ownership_order_throttle_seconds=settings.ownership_order_throttle_seconds,
+        key_redemption_ambiguity_seconds=settings.key_redemption_ambiguity_seconds,
     )
 
 
@@ -227,6 +230,7 @@ def _suppliers(settings: Settings, http: httpx.Client | None) -> StaticSupplierD
                 timeout=settings.supplier_timeout_seconds,
                 supports_key_check=s.supports_key_check,
                 client=http,
+                callback_max_age=settings.callback_max_age_seconds,
             )
             for s in settings.suppliers
         ]
@@ -240,4 +244,5 @@ def _payments(settings: Settings, http: httpx.Client | None) -> HttpPaymentProvi
         secret=settings.payment_secret.get_secret_value(),
         timeout=settings.supplier_timeout_seconds,
         client=http,
+        callback_max_age=settings.callback_max_age_seconds,
     )

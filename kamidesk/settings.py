@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     # Ownership checks: failed attempts allowed per window before locking out.
     ownership_max_failures: int = 5
     ownership_window_minutes: int = 15
+    # Per order number: failed proofs (any claimant) in the window before typed proofs on that
+    # order are slowed to one per throttle period (the buyer's own Telegram identity still works).
+    ownership_order_max_failures: int = Field(default=10, ge=1)
+    ownership_order_throttle_seconds: int = Field(default=60, ge=1)
+    # A key redeemed within this many seconds of its delivery is ambiguous: a person decides.
+    key_redemption_ambiguity_seconds: int = Field(default=60, ge=0)
+    # Signed callbacks (payment, suppliers) older or newer than this are refused as replays.
+    callback_max_age_seconds: int = Field(default=300, ge=1)
 
     # NLU (the container builds the parser from these; see `bootstrap.nlu_config`)
     rasa_url: str | None = None

@@ -9,6 +9,15 @@ retried by arq: the row stays due in the database and the next sweep enqueues it
 
 Several workers can share one Redis queue and one database; the services make every job safe
 to run twice (a key is never handed out twice).
+
+A killed worker must not hold owed work back. arq marks a job it takes with an in-progress key
+that lives for the longest job timeout plus 10 s, and the job stays queued under its id, so the
+sweep's re-queue is dropped until that key expires (about two minutes). Two things shorten it:
+- a running job holds its marker on a short lease (`LEASE_SECONDS`), renewed while it runs; when
+  the worker dies the marker expires within the lease and any worker takes the job again;
+- a job claimed by a worker that died before the job started (so it never took the lease) is
+  found by the sweep: its marker still has arq's long expiry, `CLAIM_GRACE_SECONDS` after the
+  claim; the sweep deletes such a marker and the job runs again at once.
 """
 
 from __future__ import annotations
@@ -16,15 +25,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from arq import create_pool, cron, func
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
+from arq.constants import in_progress_key_prefix
 from arq.cron import CronJob
 from arq.typing import WorkerCoroutine
 from arq.worker import Function
 from arq.worker import run_worker as arq_run_worker
+from redis.exceptions import RedisError, WatchError
 
 from kamidesk.jobs import (
     CORE_TASKS,
@@ -37,6 +49,10 @@ from kamidesk.jobs import (
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 120  # a top-up pass makes up to 10 supplier calls with a 5 s timeout each
+# What arq gives a claimed job's in-progress marker (`Worker.in_progress_timeout_s`).
+IN_PROGRESS_TIMEOUT_SECONDS = JOB_TIMEOUT + 10
+LEASE_SECONDS = 5.0  # a running job's marker lives this long unless renewed (every third of it)
+CLAIM_GRACE_SECONDS = 5.0  # a claimed job that has not taken its lease by then has no worker
 DEFAULT_SWEEP_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 20  # heartbeat period; the key lives one second longer
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -51,13 +67,59 @@ def _tasks(ctx: dict[str, Any]) -> TaskRegistry:
     return registry
 
 
-async def _in_thread(fn: Callable[[Any], object], arg: object) -> object:
+async def _in_thread(ctx: dict[str, Any], fn: Callable[[Any], object], arg: object) -> object:
     # arq logs failed jobs with their traceback; messages could carry customer data, so the
     # job reports a sanitised failure instead (the row stays due and the sweep retries it).
     try:
-        return await asyncio.to_thread(fn, arg)
+        async with _lease(ctx):
+            return await asyncio.to_thread(fn, arg)
     except Exception as exc:
         raise JobFailed(describe_failure(exc)) from None
+
+
+@asynccontextmanager
+async def _lease(ctx: dict[str, Any]) -> AsyncIterator[None]:
+    """Hold the running job's in-progress marker on a short, renewed lease (see the docstring)."""
+    redis: ArqRedis | None = ctx.get("redis")
+    job: str | None = ctx.get("job_id")
+    if redis is None or job is None:  # called outside an arq worker
+        yield
+        return
+    key = in_progress_key_prefix + job
+
+    async def renew() -> None:
+        while True:
+            try:  # PEXPIRE never creates the key: after arq deleted it this does nothing
+                await redis.pexpire(key, int(LEASE_SECONDS * 1000))
+            except (RedisError, OSError) as exc:  # the marker lapses; the job is safe twice
+                log.warning("could not renew the lease of %s: %s", job, type(exc).__name__)
+            await asyncio.sleep(LEASE_SECONDS / 3)
+
+    renewing = asyncio.create_task(renew(), name=f"lease:{job}")
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
+
+
+async def release_orphaned_claim(redis: ArqRedis, jid: str) -> bool:
+    """Delete the in-progress marker of a job whose worker died before starting it."""
+    key = in_progress_key_prefix + jid
+    try:
+        async with redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(key)
+            ttl = await pipe.pttl(key)  # -2: no marker, -1: not one of arq's
+            claimed_for = IN_PROGRESS_TIMEOUT_SECONDS * 1000 - ttl
+            if ttl <= LEASE_SECONDS * 1000 or claimed_for < CLAIM_GRACE_SECONDS * 1000:
+                return False  # running on its lease, or claimed just now
+            pipe.multi()
+            pipe.delete(key)
+            await pipe.execute()
+    except WatchError:  # the job took its lease (or finished) meanwhile
+        return False
+    log.warning("job %s was taken by a worker that died before running it; released", jid)
+    return True
 
 
 def task_function(name: str) -> WorkerCoroutine:
@@ -66,7 +128,7 @@ def task_function(name: str) -> WorkerCoroutine:
     async def run(ctx: dict[str, Any], arg: Any) -> str:
         tasks = _tasks(ctx)
         arg = tasks.spec(name).check(arg)
-        result = await _in_thread(tasks.fn(name), arg)
+        result = await _in_thread(ctx, tasks.fn(name), arg)
         return str(getattr(result, "status", "done"))
 
     run.__name__ = run.__qualname__ = name
@@ -90,10 +152,19 @@ async def sweep(ctx: dict[str, Any]) -> int:
     for name, arg in await asyncio.to_thread(tasks.due):
         spec = tasks.spec(name)
         jid = job_id(queue, spec.key, arg)
-        queued += await redis.enqueue_job(name, arg, _job_id=jid) is not None
+        queued += await _enqueue_due(redis, name, arg, jid)
     if queued:
         log.info("sweep queued %d due item(s)", queued)
     return queued
+
+
+async def _enqueue_due(redis: ArqRedis, function: str, arg: object, jid: str) -> bool:
+    """Queue one due item; True if it was not queued yet. A job already queued or running keeps
+    its place, but one claimed by a worker that died is released so it runs again now."""
+    if await redis.enqueue_job(function, arg, _job_id=jid) is not None:
+        return True
+    await release_orphaned_claim(redis, jid)
+    return False
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:

@@ -14,7 +14,8 @@ Errors::
 
     ValueError
      └── fulfilment.ports.SignatureError   -- parse_callback: bad signature or merchant
-          └── MalformedCallback            -- (from `fulfilment.suppliers.signing`)
+          ├── MalformedCallback            -- (from `fulfilment.suppliers.signing`)
+          └── StaleCallback                -- signed longer ago than `callback_max_age` s
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ from fulfilment.ports import (
     RefundResult,
     SignatureError,
 )
-from fulfilment.suppliers.signing import HMAC_SHA256, MalformedCallback, verify
+from fulfilment.suppliers.signing import (
+    DEFAULT_MAX_AGE_SECONDS,
+    HMAC_SHA256,
+    MalformedCallback,
+    verify,
+)
 from fulfilment.suppliers.transport import Answer, SignedEndpoint
 
 log = logging.getLogger(__name__)
@@ -73,6 +79,7 @@ class HttpPaymentProvider(SignedEndpoint):
         timeout: float = 5.0,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        callback_max_age: float = DEFAULT_MAX_AGE_SECONDS,
     ) -> None:
         super().__init__(
             label="payment provider",
@@ -83,6 +90,7 @@ class HttpPaymentProvider(SignedEndpoint):
             timeout=timeout,
             client=client,
             clock=clock,
+            callback_max_age=callback_max_age,
         )
 
     def create_payment(
@@ -152,6 +160,7 @@ class HttpPaymentProvider(SignedEndpoint):
             raise SignatureError("payment callback for another merchant")
         if not verify(params, self._secret):
             raise SignatureError("payment callback signature does not verify")
+        self._check_fresh(params)
         order_no, txn_id, currency = (
             str(params.get(k) or "") for k in ("order_no", "txn_id", "currency")
         )

@@ -27,7 +27,9 @@ from fulfilment.models import (
     Supplier,
 )
 from fulfilment.money import format_amount, to_cents
+from fulfilment.redaction import redact_keys
 from fulfilment.services.inventory import (  # the inventory's use cases, re-exported
+    MAX_KEYS_PER_IMPORT,
     ImportResult,
     import_keys,
 )
@@ -45,6 +47,7 @@ def create_product(
     currency: str,
     safety_stock: int = 0,
     suppliers: Sequence[SupplierLink] = (),
+    keys_case_sensitive: bool = True,
     actor: Actor,
 ) -> ProductView:
     """Create a product with its suppliers, all or nothing; the same sku twice is a conflict."""
@@ -66,6 +69,7 @@ def create_product(
             currency=currency.upper(),
             safety_stock=safety_stock,
             status=ProductStatus.ACTIVE,
+            keys_case_sensitive=keys_case_sensitive,
         )
         uow.session.add(product)
         try:
@@ -155,6 +159,7 @@ class ProductView:
     pause_reason: str | None  # low_stock | manual
     safety_stock: int
     stock: int
+    keys_case_sensitive: bool  # keys differing only in case are different keys
 
 
 def get_product(*, uow: UnitOfWork, sku: str) -> ProductView:
@@ -175,6 +180,7 @@ def _product_view(product: Product, stock: int) -> ProductView:
         product.pause_reason,
         product.safety_stock,
         stock,
+        product.keys_case_sensitive,
     )
 
 
@@ -188,13 +194,17 @@ def set_product_status(
         product.status = ProductStatus.ACTIVE if active else ProductStatus.PAUSED
         product.pause_reason = None if active else "manual"
         changed = ProductStatusSet(
-            sku=sku, status_before=before, status=product.status, reason=reason
+            sku=sku,
+            status_before=before,
+            status=product.status,
+            reason=redact_keys(uow.session, uow.vault, reason),
         )
         uow.record(changed, actor=actor)
         uow.commit()
 
 
 __all__ = [
+    "MAX_KEYS_PER_IMPORT",
     "ImportResult",
     "ProductView",
     "SupplierLink",

@@ -1,17 +1,26 @@
-"""The card-key inventory: importing keys (encrypted, duplicates refused), restocking a product
-paused for low stock, pausing one that fell under its safety stock, waking orders that wait.
+"""The card-key inventory: importing keys, restocking a product paused for low stock, pausing
+one that fell under its safety stock, waking orders that wait.
+
+Key imports: at most `MAX_KEYS_PER_IMPORT` keys per call (`TooLarge` beyond: callers with more,
+like `kamidesk keys import`, send batches). A key already in stock of the same product is a
+duplicate, counted and skipped, so importing a file twice is harmless; a key that belongs to
+another product is a `Conflict` (code `duplicate_keys`) naming the keys masked, and nothing of
+the batch is imported, also when the two imports run at the same time. Whether two keys that
+differ only in case are the same is a product setting (`keys_case_sensitive`, default exact).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
 from fulfilment.actors import Actor
-from fulfilment.errors import InvalidRequest
+from fulfilment.errors import Conflict, InvalidRequest, TooLarge
 from fulfilment.events import KeysImported, ProductPaused, ProductResumed
 from fulfilment.keyvault import mask
 from fulfilment.models import CardKey, Order, OrderStatus, Product, ProductKind, ProductStatus
@@ -19,6 +28,8 @@ from fulfilment.uow import UnitOfWork
 
 MAX_KEY_LENGTH = 512
 MAX_BATCH_LENGTH = 64  # the card_keys.batch column
+MAX_KEYS_PER_IMPORT = 10_000  # about 2 s of work: one import stays one short transaction
+SHOWN_DUPLICATES = 20
 LOW_STOCK = "low_stock"  # the pause reason
 
 
@@ -40,9 +51,32 @@ def import_keys(
     supplier_code: str | None = None,
     batch: str | None = None,
 ) -> ImportResult:
-    """Add card keys to stock: encrypted, duplicates (in the batch or the store) rejected."""
+    """Add card keys to stock: encrypted, duplicates skipped, keys of other products refused."""
     if batch is not None and len(batch) > MAX_BATCH_LENGTH:
         raise InvalidRequest(f"batch label must be at most {MAX_BATCH_LENGTH} characters")
+    keys = list(islice(keys, MAX_KEYS_PER_IMPORT + 1))
+    if len(keys) > MAX_KEYS_PER_IMPORT:
+        raise TooLarge(
+            f"at most {MAX_KEYS_PER_IMPORT} keys per import; send the rest in further "
+            "imports (`kamidesk keys import` splits a file by itself)",
+            code="too_many_keys",
+        )
+    try:
+        return _import(uow, sku, keys, actor, supplier_code, batch)
+    except IntegrityError:
+        # A concurrent import committed some of these keys between our check and our insert
+        # (PostgreSQL; SQLite serialises imports). Ours rolled back: name what collided.
+        raise _keys_taken(uow, sku, keys) from None
+
+
+def _import(
+    uow: UnitOfWork,
+    sku: str,
+    keys: list[str],
+    actor: Actor,
+    supplier_code: str | None,
+    batch: str | None,
+) -> ImportResult:
     with uow:
         product = repo.product_by_sku(uow.session, sku, lock=True)
         if product.kind != ProductKind.CARD_KEY:
@@ -50,7 +84,9 @@ def import_keys(
         supplier_id = (
             repo.supplier_by_code(uow.session, supplier_code).id if supplier_code else None
         )
-        fresh, duplicates, rejected = _fresh_keys(uow, keys)
+        fresh, duplicates, rejected, taken = _fresh_keys(uow, keys, product)
+        if taken:
+            raise _duplicates_conflict(taken)
         for secret, digest in fresh.items():
             uow.session.add(
                 CardKey(
@@ -80,7 +116,10 @@ def import_keys(
     return ImportResult(len(fresh), duplicates, rejected, stock, resumed)
 
 
-def _fresh_keys(uow: UnitOfWork, keys: Iterable[str]) -> tuple[dict[str, str], int, int]:
+def _fresh_keys(
+    uow: UnitOfWork, keys: Iterable[str], product: Product
+) -> tuple[dict[str, str], int, int, dict[str, str]]:
+    """(new keys: secret -> hash, duplicates, rejected, keys of other products: secret -> sku)."""
     fresh: dict[str, str] = {}  # secret -> hash, in input order
     seen: set[str] = set()
     duplicates = rejected = 0
@@ -89,23 +128,50 @@ def _fresh_keys(uow: UnitOfWork, keys: Iterable[str]) -> tuple[dict[str, str], i
         if not secret or len(secret) > MAX_KEY_LENGTH or not secret.isprintable():
             rejected += 1
             continue
-        digest = uow.vault.fingerprint(secret)
+        digest = uow.vault.fingerprint(secret, case_sensitive=product.keys_case_sensitive)
         if digest in seen:
             duplicates += 1
             continue
         seen.add(digest)
         fresh[secret] = digest
-    stored: set[str] = set()
-    hashes = list(fresh.values())
+    owners = _stored_owners(uow, list(fresh.values()))
+    taken = {s: owners[h] for s, h in fresh.items() if owners.get(h, product.sku) != product.sku}
+    duplicates += sum(1 for h in fresh.values() if owners.get(h) == product.sku)
+    fresh = {s: h for s, h in fresh.items() if h not in owners}
+    return fresh, duplicates, rejected, taken
+
+
+def _stored_owners(uow: UnitOfWork, hashes: list[str]) -> dict[str, str]:
+    """For the hashes already in the store: hash -> sku of the product holding the key."""
+    owners: dict[str, str] = {}
     for i in range(0, len(hashes), 500):
-        chunk = hashes[i : i + 500]
-        stored.update(
-            uow.session.scalars(select(CardKey.secret_hash).where(CardKey.secret_hash.in_(chunk)))
+        rows = uow.session.execute(
+            select(CardKey.secret_hash, Product.sku)
+            .join(Product, Product.id == CardKey.product_id)
+            .where(CardKey.secret_hash.in_(hashes[i : i + 500]))
         )
-    if stored:
-        duplicates += len(stored)
-        fresh = {s: h for s, h in fresh.items() if h not in stored}
-    return fresh, duplicates, rejected
+        owners.update({digest: sku for digest, sku in rows})
+    return owners
+
+
+def _duplicates_conflict(taken: dict[str, str]) -> Conflict:
+    """The keys (masked) that other products hold; the caller imported none of the batch."""
+    shown = [f"{mask(secret)} ({sku})" for secret, sku in list(taken.items())[:SHOWN_DUPLICATES]]
+    more = f" and {len(taken) - len(shown)} more" if len(taken) > len(shown) else ""
+    return Conflict(
+        f"{len(taken)} key(s) already belong to another product, nothing was imported: "
+        f"{', '.join(shown)}{more}",
+        code="duplicate_keys",
+    )
+
+
+def _keys_taken(uow: UnitOfWork, sku: str, keys: list[str]) -> Conflict:
+    with uow:
+        product = repo.product_by_sku(uow.session, sku)
+        _, _, _, taken = _fresh_keys(uow, keys, product)
+    if not taken:  # cannot happen while imports lock their product; refuse, never 500
+        return Conflict("keys were imported concurrently; nothing was imported, try again")
+    return _duplicates_conflict(taken)
 
 
 def _resume_if_restocked(uow: UnitOfWork, product: Product, stock: int, actor: Actor) -> bool:

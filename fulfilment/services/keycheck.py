@@ -1,9 +1,15 @@
-"""Asking a key's supplier whether a delivered key is bad (shared by reissue and refund)."""
+"""Asking a key's supplier whether a delivered key is bad (shared by reissue and refund).
+
+A redemption time is compared with the delivery time only outside an ambiguity window
+(`Policy.key_redemption_ambiguity_seconds`): suppliers report whole seconds, our times are
+finer, and the two clocks drift, so a key redeemed "in the same second" as its delivery may
+have been redeemed by the customer a moment after it. Inside the window nothing is automatic.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -53,12 +59,31 @@ def check_key(uow: UnitOfWork, target: KeyToCheck) -> KeyCheckResult:
     return client.check_key(product_code=target.product_code, key=secret)
 
 
-def is_bad_on_delivery(result: KeyCheckResult, delivered_at: datetime | None) -> bool | None:
-    """True: the key was bad when we handed it out; False: it was fine; None: can't tell."""
+def is_bad_on_delivery(
+    result: KeyCheckResult, delivered_at: datetime | None, ambiguity: timedelta = timedelta(0)
+) -> bool | None:
+    """True: the key was bad when we handed it out; False: it was fine; None: can't tell
+    (including a redemption within `ambiguity` of the delivery)."""
     if result.status == KeyCheckStatus.INVALID:
         return True
     if result.status == KeyCheckStatus.UNUSED:
         return False
     if result.status == KeyCheckStatus.USED and result.used_at and delivered_at:
+        if redeemed_near_delivery(result, delivered_at, ambiguity):
+            return None
         return result.used_at < delivered_at
     return None
+
+
+def redeemed_near_delivery(
+    result: KeyCheckResult, delivered_at: datetime | None, ambiguity: timedelta
+) -> bool:
+    """The supplier says the key was redeemed within `ambiguity` of its delivery."""
+    if result.status != KeyCheckStatus.USED or result.used_at is None or delivered_at is None:
+        return False
+    return abs(result.used_at - delivered_at) <= ambiguity
+
+
+def ambiguity(uow: UnitOfWork) -> timedelta:
+    """The policy's window around a delivery in which a redemption time proves nothing."""
+    return timedelta(seconds=uow.policy.key_redemption_ambiguity_seconds)

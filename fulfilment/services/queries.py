@@ -25,6 +25,7 @@ from fulfilment.models import (
     SupplierOrder,
 )
 from fulfilment.money import format_amount
+from fulfilment.redaction import redact_keys
 from fulfilment.uow import UnitOfWork
 
 
@@ -164,10 +165,18 @@ def order_history(*, uow: UnitOfWork, order_no: str) -> list[AuditView]:
             select(AuditEntry)
             .where(AuditEntry.entity == "order", AuditEntry.entity_id == order_no)
             .order_by(AuditEntry.id)
-        )
+        ).all()
+        # Reasons are redacted when written; entries older than that are redacted here.
         return [
             AuditView(
-                e.at, e.actor, e.actor_kind, e.actor_name, e.action, e.before, e.after, e.reason
+                e.at,
+                e.actor,
+                e.actor_kind,
+                e.actor_name,
+                e.action,
+                e.before,
+                e.after,
+                redact_keys(uow.session, uow.vault, e.reason) if e.reason else e.reason,
             )
             for e in entries
         ]

@@ -56,7 +56,7 @@ def _cents(amount: Decimal | None) -> int | None:
     return to_cents(amount) if amount is not None else None
 
 
-def goodwill(
+def goodwill_refund(
     uow: UnitOfWork, order: Order, amount: Decimal | None, exclude: int | None = None
 ) -> bool:
     return amount is not None and is_goodwill(_cents(amount), remaining_cents(uow, order, exclude))

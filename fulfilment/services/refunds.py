@@ -28,12 +28,19 @@ from fulfilment.events import (
 from fulfilment.models import CardKey, OrderStatus, Product, ProductKind, Refund, RefundStatus
 from fulfilment.money import format_amount, to_cents
 from fulfilment.outcomes import RefundCode
-from fulfilment.services.keycheck import KeyToCheck, check_key, describe_key
+from fulfilment.redaction import redact_keys
+from fulfilment.services.keycheck import (
+    KeyToCheck,
+    ambiguity,
+    check_key,
+    describe_key,
+    redeemed_near_delivery,
+)
 from fulfilment.services.payouts import RefundResult, as_result, pay_out
 from fulfilment.services.refund_checks import (
     approval_needed,
     check_policy,
-    goodwill,
+    goodwill_refund,
     remaining_cents,
     stop_fulfilment,
 )
@@ -59,6 +66,7 @@ def request_refund(
         if approved_by and existing.status == RefundStatus.PENDING_APPROVAL:
             return approve_refund(uow=uow, request_id=request_id, approved_by=approved_by)
         return pay_out(uow, existing.id, requested_by)
+    _refuse_more_than_paid(uow, order_no, amount)  # before asking any supplier about keys
     keys_to_check = _keys_needing_check(uow, order_no, amount, approved_by)
     refusal = _first_refusal(uow, keys_to_check)
     if refusal is not None:
@@ -90,6 +98,19 @@ def _existing(uow: UnitOfWork, request_id: str, order_no: str) -> Refund | None:
     return refund
 
 
+def _refuse_more_than_paid(uow: UnitOfWork, order_no: str, amount: Decimal | None) -> None:
+    if amount is None:
+        return
+    with uow:
+        order = repo.order_by_no(uow.session, order_no)
+        remaining = remaining_cents(uow, order)
+        if to_cents(amount) > remaining:
+            raise NotAllowed(
+                f"refundable amount is {format_amount(remaining)} {order.currency}",
+                code="exceeds_paid",
+            )
+
+
 def _keys_needing_check(
     uow: UnitOfWork,
     order_no: str,
@@ -99,7 +120,7 @@ def _keys_needing_check(
 ) -> list[KeyToCheck]:
     with uow:
         order = repo.order_by_no(uow.session, order_no)
-        if order.status != OrderStatus.DELIVERED or goodwill(uow, order, amount, pending):
+        if order.status != OrderStatus.DELIVERED or goodwill_refund(uow, order, amount, pending):
             return []
         product = uow.session.get(Product, order.product_id)
         assert product is not None
@@ -117,7 +138,9 @@ def _first_refusal(uow: UnitOfWork, targets: list[KeyToCheck]) -> RefundCode | N
     """Ask the supplier about each key (stopping at the first that refuses); None if all are
     unused."""
     for target in targets:
-        refusal = key_refusal(check_key(uow, target).status)
+        answer = check_key(uow, target)
+        near = redeemed_near_delivery(answer, target.delivered_at, ambiguity(uow))
+        refusal = key_refusal(answer.status, near_delivery=near)
         if refusal is not None:
             return refusal
     return None
@@ -149,6 +172,7 @@ def _open(
             )
         goodwill = cents < remaining
         approval = approval_needed(uow, order, amount) and not approved_by
+        reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
         if not goodwill:
             # Keys are checked only once a person approved, so a pending request skips that.
             check_policy(uow, order, checked, skip_check=approval)

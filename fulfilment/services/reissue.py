@@ -37,7 +37,14 @@ from fulfilment.models import (
 )
 from fulfilment.outcomes import ReissueCode, ReissueState
 from fulfilment.ports import KeyCheckResult
-from fulfilment.services.keycheck import check_key, describe_key, is_bad_on_delivery
+from fulfilment.redaction import redact_keys
+from fulfilment.services.keycheck import (
+    ambiguity,
+    check_key,
+    describe_key,
+    is_bad_on_delivery,
+    redeemed_near_delivery,
+)
 from fulfilment.services.replacement import (
     close_request,
     customer_keys,
@@ -111,6 +118,7 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
             assert key is not None
             if existing is None:
                 limit = None if override else limit_hit(uow, order)
+                reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
                 request = ReissueRequest(
                     request_id=request_id,
                     order_id=order.id,
@@ -207,11 +215,12 @@ def _decide(
         decision = decide_reissue(
             ReissueFacts(
                 check=result.status,
-                bad=is_bad_on_delivery(result, key.delivered_at),
+                bad=is_bad_on_delivery(result, key.delivered_at, ambiguity(uow)),
                 delivery_active=delivery.status == DeliveryStatus.ACTIVE,
                 limit=None if override else limit_hit(uow, order),
                 override=override,
                 reissue_without_check=uow.policy.reissue_without_check,
+                near_delivery=redeemed_near_delivery(result, key.delivered_at, ambiguity(uow)),
             )
         )
         if decision.status == ReissueStatus.CHECKING:

@@ -17,7 +17,8 @@ Errors::
 
     ValueError
      └── fulfilment.ports.SignatureError   -- parse_callback: bad signature or merchant
-          └── MalformedCallback            -- (from `signing`) signed, but fields unusable
+          ├── MalformedCallback            -- (from `signing`) signed, but fields unusable
+          └── StaleCallback                -- signed longer ago than `callback_max_age` s
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from fulfilment.ports import (
     SupplierOutcome,
     SupplierResult,
 )
-from fulfilment.suppliers.signing import MD5, MalformedCallback, verify
+from fulfilment.suppliers.signing import DEFAULT_MAX_AGE_SECONDS, MD5, MalformedCallback, verify
 from fulfilment.suppliers.transport import Answer, SignedEndpoint
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class HttpSupplierClient(SignedEndpoint):
         supports_key_check: bool = True,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        callback_max_age: float = DEFAULT_MAX_AGE_SECONDS,
     ) -> None:
         super().__init__(
             label=f"supplier {code}",
@@ -86,6 +88,7 @@ class HttpSupplierClient(SignedEndpoint):
             timeout=timeout,
             client=client,
             clock=clock,
+            callback_max_age=callback_max_age,
         )
         self.code = code
         self._notify_url = notify_url
@@ -158,6 +161,7 @@ class HttpSupplierClient(SignedEndpoint):
             raise SignatureError(f"supplier {self.code}: callback for another merchant")
         if not verify(params, self._secret):
             raise SignatureError(f"supplier {self.code}: callback signature does not verify")
+        self._check_fresh(params)
         request_ref = str(params.get("order_id") or "")
         outcome = ORDER_STATES.get(str(params.get("status") or ""))
         if not request_ref or outcome is None:

@@ -13,7 +13,12 @@ Errors::
     ValueError
      ├── UnsupportedSignType               -- a sign_type we do not implement
      └── fulfilment.ports.SignatureError   -- a callback failed verification
-          └── MalformedCallback            -- signed correctly, but fields missing or unknown
+          ├── MalformedCallback            -- signed correctly, but fields missing or unknown
+          └── StaleCallback                -- signed correctly, but its timestamp is outside
+                                              the replay window (a replayed notification)
+
+A callback's `timestamp` (Unix seconds) is signed like every other field, so once the signature
+verifies, `check_timestamp` can refuse a notification captured and sent again later.
 """
 
 from __future__ import annotations
@@ -35,6 +40,25 @@ class UnsupportedSignType(ValueError):
 
 class MalformedCallback(SignatureError):
     """A callback whose signature verifies but whose content we cannot use."""
+
+
+class StaleCallback(SignatureError):
+    """A correctly signed callback whose timestamp is missing or outside the replay window."""
+
+    code = "stale_timestamp"
+
+
+DEFAULT_MAX_AGE_SECONDS = 300  # what our providers allow for requests (and the simulators)
+
+
+def check_timestamp(params: Mapping[str, str], *, now: float, max_age: float) -> None:
+    """Refuse a callback whose signed `timestamp` is not within `max_age` seconds of `now`."""
+    raw = str(params.get("timestamp") or "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
+        raise StaleCallback("callback without a valid timestamp (Unix seconds)")
+    stamp = int(raw)
+    if abs(now - stamp) > max_age:
+        raise StaleCallback(f"callback timestamp is more than {max_age:.0f} s from now")
 
 
 def canonical_string(params: Mapping[str, str]) -> str:

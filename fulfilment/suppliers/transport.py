@@ -16,7 +16,12 @@ from typing import Self
 
 import httpx
 
-from fulfilment.suppliers.signing import SIGN_TYPES, signed
+from fulfilment.suppliers.signing import (
+    DEFAULT_MAX_AGE_SECONDS,
+    SIGN_TYPES,
+    check_timestamp,
+    signed,
+)
 
 OK = "0000"
 
@@ -100,6 +105,7 @@ class SignedEndpoint:
         timeout: float,
         client: httpx.Client | None,
         clock: Callable[[], float],
+        callback_max_age: float = DEFAULT_MAX_AGE_SECONDS,
     ) -> None:
         if sign_type not in SIGN_TYPES:
             raise ValueError(f"sign_type must be one of {SIGN_TYPES}, not {sign_type!r}")
@@ -113,6 +119,11 @@ class SignedEndpoint:
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client()
         self._clock = clock
+        self._callback_max_age = callback_max_age
+
+    def _check_fresh(self, params: Mapping[str, str]) -> None:
+        """StaleCallback unless the (verified) callback was signed within the replay window."""
+        check_timestamp(params, now=self._clock(), max_age=self._callback_max_age)
 
     def close(self) -> None:
         """Close the HTTP client if this adapter created it."""

@@ -22,6 +22,7 @@ from fulfilment.errors import (
     NotAllowed,
     NotFound,
     OwnershipLocked,
+    TooLarge,
 )
 from fulfilment.ports import SignatureError
 from fulfilment.suppliers.directory import UnknownSupplier
@@ -40,18 +41,21 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Mapping:
     status: int
-    error: str | None = None  # None: the exception's own `code`
+    error: str | None = None  # the code; with `own_code`, only when the exception has none
     detail: str | None = None  # None: the exception's message
+    own_code: bool = False  # the exception's `code` names the rule (e.g. `exceeds_paid`)
 
 
 ERRORS: dict[type[Exception], Mapping] = {
-    FulfilmentError: Mapping(400),
-    NotFound: Mapping(404),
-    InvalidRequest: Mapping(422),
-    Conflict: Mapping(409),
-    NotAllowed: Mapping(409),
-    OwnershipLocked: Mapping(429),
-    SignatureError: Mapping(401, "bad_signature"),
+    FulfilmentError: Mapping(400, own_code=True),
+    NotFound: Mapping(404, own_code=True),
+    InvalidRequest: Mapping(422, own_code=True),
+    TooLarge: Mapping(413, own_code=True),
+    Conflict: Mapping(409, own_code=True),
+    NotAllowed: Mapping(409, own_code=True),
+    OwnershipLocked: Mapping(429, own_code=True),
+    # A bad signature, or a correct one on a replayed notification (`stale_timestamp`).
+    SignatureError: Mapping(401, "bad_signature", own_code=True),
     UnknownSupplier: Mapping(404, "not_found"),
     KnowledgeBaseError: Mapping(422, "invalid_request"),
     ArticleNotFound: Mapping(404, "not_found"),
@@ -78,6 +82,7 @@ RESPONSES: dict[int | str, dict[str, object]] = {
         (401, "no valid credentials"),
         (404, "not found"),
         (409, "conflicts with the current state, or policy forbids it"),
+        (413, "more items than one request may carry"),
         (422, "malformed input; nothing changed"),
     )
 }
@@ -94,7 +99,8 @@ def mapping_for(exc: Exception) -> Mapping:
 def error_body(exc: Exception) -> tuple[int, dict[str, object]]:
     """Status and `{"error", "detail"}` body for a mapped exception."""
     mapped = mapping_for(exc)
-    code = mapped.error or getattr(exc, "code", None) or "error"
+    own = getattr(exc, "code", None) if mapped.own_code else None
+    code = own or mapped.error or "error"
     detail = mapped.detail or getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return mapped.status, {"error": code, "detail": detail}
 

@@ -59,6 +59,7 @@ class ProductOut(Out):
     pause_reason: str | None = Field(description="low_stock or manual while paused")
     safety_stock: int
     stock: int = Field(description="keys available to sell")
+    keys_case_sensitive: bool = Field(description="keys differing only in case are different")
 
 
 class ImportOut(Out):

@@ -40,6 +40,8 @@ class ProductIn(Strict):
     currency: str = Field(pattern=r"^[A-Za-z]{3}$")
     safety_stock: int = Field(default=0, ge=0, le=1_000_000)
     suppliers: list[SupplierLink] = Field(default_factory=list, max_length=20)
+    # Whether keys differing only in case are different keys; fixed once the product exists.
+    keys_case_sensitive: bool = True
 
 
 class SupplierIn(Strict):

@@ -53,6 +53,7 @@ async def create_product(body: ProductIn, uow: UowDep, caller: ShopCaller) -> Pr
             currency=body.currency,
             safety_stock=body.safety_stock,
             suppliers=links,
+            keys_case_sensitive=body.keys_case_sensitive,
             actor=caller,
         )
     )
@@ -91,7 +92,8 @@ async def import_key_file(
     supplier_code: str | None = Form(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$"),
     batch: str | None = Form(default=None, max_length=64, pattern=r"^[^\x00]*$"),
 ) -> ImportOut:
-    """Import card keys from a text file, one key per line."""
+    """Import card keys from a text file, one key per line (at most 10,000 keys: 413 beyond;
+    `kamidesk keys import` takes files of any size in batches)."""
     raw = await file.read(MAX_KEY_FILE + 1)
     if len(raw) > MAX_KEY_FILE:
         raise InvalidRequest(f"key file larger than {MAX_KEY_FILE} bytes")

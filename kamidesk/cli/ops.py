@@ -40,7 +40,8 @@ def keys_import(
     supplier: str | None = typer.Option(None, help="supplier code the keys came from"),
     batch: str | None = typer.Option(None, help="batch label"),
 ) -> None:
-    """Import card keys from a file (encrypted at rest, duplicates skipped)."""
+    """Import card keys from a file (encrypted at rest, duplicates skipped), in batches of
+    1,000 keys, each its own transaction: any size of file, and repeating it is harmless."""
     from rich.progress import Progress
 
     from fulfilment.actors import Actor
@@ -74,6 +75,12 @@ def keys_import(
                 progress.advance(task, len(chunk))
     except FulfilmentError as exc:
         typer.secho(f"error: {exc.message}", fg="red", err=True)
+        if totals["imported"]:
+            typer.secho(
+                f"{totals['imported']} keys of earlier batches were imported; running the "
+                "import again skips them as duplicates",
+                err=True,
+            )
         raise typer.Exit(2) from exc
     finally:
         box.close()

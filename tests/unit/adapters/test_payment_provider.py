@@ -14,6 +14,7 @@ from fulfilment.suppliers.signing import MalformedCallback, signed, verify
 
 SECRET = "pay-secret"
 Handler = Callable[[httpx.Request], httpx.Response]
+CALLBACK_TIME = 1795366320
 
 
 def envelope(code: str = "0000", msg: str = "ok", **data: object) -> httpx.Response:
@@ -27,6 +28,7 @@ def make_provider(handler: Handler, **kwargs: object) -> HttpPaymentProvider:
         "merchant_id": "shop",
         "secret": SECRET,
         "client": http,
+        "clock": lambda: CALLBACK_TIME,  # when `callback()` below was signed
         **kwargs,
     }
     return HttpPaymentProvider(**options)  # type: ignore[arg-type]
@@ -148,7 +150,7 @@ def callback(**changes: str) -> dict[str, str]:
         "currency": "CNY",
         "status": "paid",
         "paid_at": "2026-11-22 20:00:00",
-        "timestamp": "1795366320",
+        "timestamp": str(CALLBACK_TIME),
         "sign_type": "HMAC-SHA256",
     }
     return signed({**params, **changes}, SECRET)

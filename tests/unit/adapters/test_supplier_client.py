@@ -19,6 +19,7 @@ from fulfilment.suppliers.signing import MalformedCallback, signed, verify
 SECRET = "s3cret"
 KEY = "ABCD-EFGH-JKLM-NPQR"
 Handler = Callable[[httpx.Request], httpx.Response]
+CALLBACK_TIME = 1795366320
 
 
 def envelope(code: str = "0000", msg: str = "ok", **data: object) -> httpx.Response:
@@ -34,6 +35,7 @@ def make_client(handler: Handler, **kwargs: object) -> HttpSupplierClient:
         "secret": SECRET,
         "notify_url": "http://shop.test/cb",
         "client": http,
+        "clock": lambda: CALLBACK_TIME,  # when `callback()` below was signed
         **kwargs,
     }
     return HttpSupplierClient(**options)  # type: ignore[arg-type]
@@ -229,7 +231,7 @@ def callback(**changes: str) -> dict[str, str]:
         "status": "success",
         "amount": "10.00",
         "message": "ok",
-        "timestamp": "1795366320",
+        "timestamp": str(CALLBACK_TIME),
     }
     return signed({**params, **changes}, SECRET)
 

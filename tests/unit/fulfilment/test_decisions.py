@@ -50,13 +50,21 @@ REISSUE_TABLE = [
     # Used, but nobody knows when: a person decides.
     (K.USED, None, True, None, False, False, REVIEW, "cannot_verify"),
 ]
+# Redeemed within the ambiguity window of its delivery (so `bad` is None): a person decides.
+NEAR_TABLE = [
+    (K.USED, None, True, None, False, False, REVIEW, "redeemed_near_delivery"),
+    (K.USED, None, True, None, True, False, REISSUED, "override"),
+    (K.USED, None, False, None, False, False, REJECTED, "already_replaced"),
+]
 
 
 @pytest.mark.parametrize(
-    ("check", "bad", "active", "limit", "override", "without_check", "status", "code"),
-    REISSUE_TABLE,
+    ("check", "bad", "active", "limit", "override", "without_check", "status", "code", "near"),
+    [(*row, False) for row in REISSUE_TABLE] + [(*row, True) for row in NEAR_TABLE],
 )
-def test_the_reissue_decision(check, bad, active, limit, override, without_check, status, code):
+def test_the_reissue_decision(
+    check, bad, active, limit, override, without_check, status, code, near
+):
     decision = decide_reissue(
         ReissueFacts(
             check=check,
@@ -65,6 +73,7 @@ def test_the_reissue_decision(check, bad, active, limit, override, without_check
             limit=limit,
             override=override,
             reissue_without_check=without_check,
+            near_delivery=near,
         )
     )
     assert (decision.status, decision.code) == (status, code)
@@ -114,17 +123,18 @@ def test_the_refund_policy(facts, code):
 
 
 @pytest.mark.parametrize(
-    ("check", "code"),
+    ("check", "near", "code"),
     [
-        (K.UNUSED, None),
-        (K.USED, "key_used"),
-        (K.INVALID, "key_used"),
-        (K.UNKNOWN, "check_unavailable"),
-        (K.UNSUPPORTED, "check_unavailable"),
+        (K.UNUSED, False, None),
+        (K.USED, False, "key_used"),
+        (K.USED, True, "redeemed_near_delivery"),  # maybe bad on delivery: a person decides
+        (K.INVALID, False, "key_used"),
+        (K.UNKNOWN, False, "check_unavailable"),
+        (K.UNSUPPORTED, False, "check_unavailable"),
     ],
 )
-def test_what_a_keys_check_means_for_its_refund(check, code):
-    assert key_refusal(check) == code
+def test_what_a_keys_check_means_for_its_refund(check, near, code):
+    assert key_refusal(check, near_delivery=near) == code
 
 
 @pytest.mark.parametrize(

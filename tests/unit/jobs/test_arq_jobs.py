@@ -114,6 +114,25 @@ class FakeQueue:
         self.jobs[_job_id] = (function, arg)
         return object()
 
+    def pipeline(self, transaction: bool):  # type: ignore[no-untyped-def]
+        return NoClaims()
+
+
+class NoClaims:
+    """A queued job nobody has claimed: the sweep finds no in-progress marker to release."""
+
+    async def __aenter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    async def __aexit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    async def watch(self, key: str) -> None:
+        return None
+
+    async def pttl(self, key: str) -> int:
+        return -2
+
 
 class Box:
     """A container with a runner whose registry has a package's task."""

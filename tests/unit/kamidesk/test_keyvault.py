@@ -18,6 +18,15 @@ def test_fingerprints_ignore_case_and_spacing_but_differ_between_vaults():
     assert one.fingerprint("ABCDEFGH") != two.fingerprint("ABCDEFGH")
 
 
+def test_exact_fingerprints_tell_case_apart_but_still_ignore_spacing():
+    vault = KeyVault(KeyVault.generate_key())
+    exact = vault.fingerprint("abcd efgh", case_sensitive=True)
+    assert exact == vault.fingerprint(" abcdefgh\t", case_sensitive=True)
+    assert exact != vault.fingerprint("ABCDEFGH", case_sensitive=True)
+    # An upper-case key has one fingerprint in either mode (redaction relies on it).
+    assert vault.fingerprint("ABCDEFGH", case_sensitive=True) == vault.fingerprint("abcdefgh")
+
+
 def test_another_vault_cannot_decrypt():
     token = KeyVault(KeyVault.generate_key()).encrypt("SECRET-1")
     with pytest.raises(KeyVaultError):

@@ -1,15 +1,15 @@
 """Domain events: the outbox table, and alerts deduplicated by a structured key.
 
-Revision ID: f0004
-Revises: f0003
+Revision ID: f0005
+Revises: f0004
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "f0004"
-down_revision = "f0003"
+revision = "f0005"
+down_revision = "f0004"
 branch_labels = None
 depends_on = None
 

@@ -5,16 +5,16 @@ columns that hold an `Actor.label` (`kind:id`, up to 109 characters) grow from 8
 does not enforce VARCHAR lengths, so only PostgreSQL is altered (a rebuilt SQLite table would
 lose the audit log's append-only triggers).
 
-Revision ID: f0003
-Revises: f0002
+Revision ID: f0004
+Revises: f0003
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "f0003"
-down_revision = "f0002"
+revision = "f0004"
+down_revision = "f0003"
 branch_labels = None
 depends_on = None
 
