@@ -40,6 +40,7 @@ from kamidesk.agents import AgentDirectory, StaffTokenDirectory
 from kamidesk.db import make_engine, make_session_factory
 from kamidesk.events import EventBus
 from kamidesk.jobs import Jobs, make_jobs
+from kamidesk.observability.metrics import MeteredPayments, MeteredSupplier, count_commits
 from kamidesk.settings import Settings
 from kamidesk.wiring import core_subscriptions, dispatch_committed, register_tasks
 
@@ -191,10 +192,12 @@ def build(settings: Settings, **overrides: Any) -> Container:
         owned.append(http.close)
     kb = overrides.get("kb")
     nlu = overrides.get("nlu")
+    session_factory = session_factory or make_session_factory(engine)
+    count_commits(session_factory)  # deliveries and failed ownership proofs, for /metrics
     box = Container(
         settings=settings,
         engine=engine,
-        session_factory=session_factory or make_session_factory(engine),
+        session_factory=session_factory,
         vault=overrides.get("vault") or KeyVault(settings.key_encryption_key.get_secret_value()),
         suppliers=overrides.get("suppliers") or _suppliers(settings, http),
         payments=overrides.get("payments") or _payments(settings, http),
@@ -218,31 +221,36 @@ class _Settings:
 
 
 def _suppliers(settings: Settings, http: httpx.Client | None) -> StaticSupplierDirectory:
+    # Calls to suppliers and the provider are counted and timed at these edges (/metrics).
     return StaticSupplierDirectory(
         [
-            HttpSupplierClient(
-                code=s.code,
-                base_url=s.base_url,
-                merchant_id=s.merchant_id,
-                secret=s.secret.get_secret_value(),
-                sign_type=s.sign_type,
-                notify_url=f"{settings.public_base_url}/api/v1/callbacks/supplier/{s.code}",
-                timeout=settings.supplier_timeout_seconds,
-                supports_key_check=s.supports_key_check,
-                client=http,
-                callback_max_age=settings.callback_max_age_seconds,
+            MeteredSupplier(
+                HttpSupplierClient(
+                    code=s.code,
+                    base_url=s.base_url,
+                    merchant_id=s.merchant_id,
+                    secret=s.secret.get_secret_value(),
+                    sign_type=s.sign_type,
+                    notify_url=f"{settings.public_base_url}/api/v1/callbacks/supplier/{s.code}",
+                    timeout=settings.supplier_timeout_seconds,
+                    supports_key_check=s.supports_key_check,
+                    client=http,
+                    callback_max_age=settings.callback_max_age_seconds,
+                )
             )
             for s in settings.suppliers
         ]
     )
 
 
-def _payments(settings: Settings, http: httpx.Client | None) -> HttpPaymentProvider:
-    return HttpPaymentProvider(
-        base_url=settings.payment_base_url,
-        merchant_id=settings.payment_merchant_id,
-        secret=settings.payment_secret.get_secret_value(),
-        timeout=settings.supplier_timeout_seconds,
-        client=http,
-        callback_max_age=settings.callback_max_age_seconds,
+def _payments(settings: Settings, http: httpx.Client | None) -> MeteredPayments:
+    return MeteredPayments(
+        HttpPaymentProvider(
+            base_url=settings.payment_base_url,
+            merchant_id=settings.payment_merchant_id,
+            secret=settings.payment_secret.get_secret_value(),
+            timeout=settings.supplier_timeout_seconds,
+            client=http,
+            callback_max_age=settings.callback_max_age_seconds,
+        )
     )

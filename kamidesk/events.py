@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from fulfilment.actors import Actor, ActorKind
 from fulfilment.events import Event, UnknownEvent
@@ -138,6 +138,18 @@ class EventBus:
                     .order_by(OutboxEntry.id)
                     .limit(limit)
                 )
+            )
+
+    def backlog(self) -> int:
+        """How many recorded events are not yet handled by every subscriber (for /metrics)."""
+        with self.uow_factory() as uow:
+            return int(
+                uow.session.scalar(
+                    select(func.count())
+                    .select_from(OutboxEntry)
+                    .where(OutboxEntry.dispatched_at.is_(None))
+                )
+                or 0
             )
 
     def _claim(self, outbox_id: int) -> DispatchResult | tuple[Event | None, set[str]]:

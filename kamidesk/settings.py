@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
@@ -87,10 +88,30 @@ class Settings(BaseSettings):
         ]
     )
 
+    # HTTP limits: bodies over these answer 413 before being read whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_key_file_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)  # the key-file upload
+
+    # Operations (README "Operations"): logs, metrics.
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics on the API port answers only with this bearer token (unset or empty: 404 there).
+    metrics_token: SecretStr | None = None
+    # A separate plain-HTTP metrics listener (app and worker), for a network only Prometheus sees.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     def check_production_ready(self) -> None:
         """Refuse placeholder secrets unless running in demo mode."""
         if self.demo_mode:
             return
+        if self.metrics_token is not None and self.metrics_token.get_secret_value() == PLACEHOLDER:
+            raise RuntimeError("METRICS_TOKEN is a placeholder; set it or leave it empty")
         for name in ("key_encryption_key", "shop_api_token", "staff_api_token", "payment_secret"):
             value: SecretStr = getattr(self, name)
             if value.get_secret_value() in ("", PLACEHOLDER) or (

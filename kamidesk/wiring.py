@@ -39,6 +39,7 @@ from kamidesk.jobs import (
     Jobs,
     JobsNotRunning,
 )
+from kamidesk.observability.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,12 @@ class Parts(Protocol):
 def register_tasks(box: Parts) -> None:
     """The core's tasks and due sources, on the container's job runner."""
     jobs = box.jobs
-    jobs.register_task(
-        DELIVER_JOB, lambda no: deliver_order(uow=box.uow(), order_no=no, actor=JOBS)
-    )
+
+    def deliver(order_no: str) -> object:
+        with log_context(order_no=order_no):  # its log lines name the order
+            return deliver_order(uow=box.uow(), order_no=order_no, actor=JOBS)
+
+    jobs.register_task(DELIVER_JOB, deliver)
     jobs.register_task(
         REFUND_JOB, lambda rid: resume_refund(uow=box.uow(), refund_id=rid, actor=JOBS)
     )

@@ -45,6 +45,7 @@ from kamidesk.jobs import (
     describe_failure,
     job_id,
 )
+from kamidesk.observability import Operations, configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ LEASE_SECONDS = 5.0  # a running job's marker lives this long unless renewed (ev
 CLAIM_GRACE_SECONDS = 5.0  # a claimed job that has not taken its lease by then has no worker
 DEFAULT_SWEEP_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 20  # heartbeat period; the key lives one second longer
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 class JobFailed(RuntimeError):
@@ -177,10 +177,15 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["owns_container"] = True
     # The container's runner enqueues what this worker's tasks trigger (dispatch, delivery).
     await ctx["container"].jobs.start()
+    if ctx["container"].settings.metrics_port:  # this worker's own metrics listener
+        ctx["ops"] = Operations(ctx["container"], ctx["container"].jobs)
+        ctx["ops"].start()
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     """Stop the container's runner; close the container if this worker built it."""
+    if "ops" in ctx:
+        ctx.pop("ops").stop()
     box = ctx.get("container")
     if box is not None:
         await box.jobs.stop()
@@ -266,10 +271,7 @@ def run_worker() -> None:
             "REDIS_URL is not set: without Redis, `kamidesk serve` runs background work "
             "in-process and no separate worker is needed"
         )
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    configure_logging(settings)
     from kamidesk.bootstrap import build
 
     box = build(settings)  # built first: its registry names the functions this worker runs

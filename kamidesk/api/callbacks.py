@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from fulfilment.actors import Actor
 from fulfilment.services import orders, topup
 from kamidesk.api.deps import UowDep, no_nul_in_url
+from kamidesk.observability.logs import bind_order
 
 router = APIRouter(
     prefix="/api/v1/callbacks", tags=["callbacks"], dependencies=[Depends(no_nul_in_url)]
@@ -25,6 +26,7 @@ async def _form(request: Request) -> dict[str, str]:
 async def payment_callback(request: Request, uow: UowDep) -> str:
     """Payment notification; answers `success` so the provider stops retrying."""
     params = await _form(request)
+    bind_order(params.get("order_no"))  # logs of this request name the order
     await run_in_threadpool(
         lambda: orders.handle_payment_callback(
             uow=uow, params=params, actor=Actor.system("payment-callback")

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
+from kamidesk.api.schemas import INT32_MAX
 from knowledge_base import Article, KnowledgeBase, KnowledgeBaseService
 from knowledge_base.engine import SearchResult
 from knowledge_base.reporting import report_markdown
@@ -60,17 +61,17 @@ class NewArticleIn(ArticleIn):
 class AskIn(BaseModel):
     question: str = Field(max_length=20_000)
     language: str | None = None
-    k: int = Field(default=3, ge=1, le=20)
+    k: StrictInt = Field(default=3, ge=1, le=20)
     channel: str | None = Field(default=None, max_length=32)
 
 
 class FeedbackIn(BaseModel):
     article_id: str = Field(max_length=80)
-    helpful: bool
+    helpful: StrictBool
     question: str | None = Field(default=None, max_length=5000)
     comment: str | None = Field(default=None, max_length=5000)
     channel: str | None = Field(default=None, max_length=32)
-    query_id: int | None = None
+    query_id: StrictInt | None = Field(default=None, ge=1, le=INT32_MAX)  # kb_query_log.id
 
 
 class ArticleSummaryOut(BaseModel):

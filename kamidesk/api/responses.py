@@ -34,10 +34,6 @@ class ErrorOut(Out):
     detail: Any = Field(description="a sentence, or a list of field errors")
 
 
-class HealthOut(Out):
-    status: str = Field(examples=["ok"])
-
-
 class SupplierOut(Out):
     code: str
     name: str

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.errors import InvalidRequest
@@ -18,9 +28,11 @@ from kamidesk.api.responses import (
     SupplierOut,
 )
 from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
+from kamidesk.observability.logs import bind_order
 
 router = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
-MAX_KEY_FILE = 5 * 1024 * 1024
+# The key-file upload, included with a body limit of its own (MAX_KEY_FILE_BYTES).
+uploads = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nul_in_url)])
 
 
 @router.post("/suppliers", status_code=status.HTTP_201_CREATED)
@@ -83,9 +95,10 @@ async def import_keys(sku: str, body: KeysIn, uow: UowDep, caller: ShopCaller) -
     return ImportOut.model_validate(result)
 
 
-@router.post("/products/{sku}/keys/file")
+@uploads.post("/products/{sku}/keys/file")
 async def import_key_file(
     sku: str,
+    request: Request,
     uow: UowDep,
     caller: ShopCaller,
     file: UploadFile = File(...),
@@ -94,9 +107,10 @@ async def import_key_file(
 ) -> ImportOut:
     """Import card keys from a text file, one key per line (at most 10,000 keys: 413 beyond;
     `kamidesk keys import` takes files of any size in batches)."""
-    raw = await file.read(MAX_KEY_FILE + 1)
-    if len(raw) > MAX_KEY_FILE:
-        raise InvalidRequest(f"key file larger than {MAX_KEY_FILE} bytes")
+    cap = request.app.state.container.settings.max_key_file_bytes
+    raw = await file.read(cap + 1)
+    if len(raw) > cap:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"key file larger than {cap} bytes")
     try:
         lines = [line for line in raw.decode("utf-8-sig").splitlines() if line.strip()]
     except UnicodeDecodeError as exc:
@@ -120,6 +134,7 @@ async def create_order(
     body: OrderIn, response: Response, uow: UowDep, caller: ShopCaller, jobs: JobsDep
 ) -> IntakeOut:
     """Ingest an order (idempotent on order_no); paid orders are delivered in the background."""
+    bind_order(body.order_no)  # logs of this request name the order
     data = orders.OrderInput(
         order_no=body.order_no,
         sku=body.sku,

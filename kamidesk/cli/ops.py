@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
@@ -96,12 +97,15 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
 
     from kamidesk.app import create_app
     from kamidesk.db import upgrade
+    from kamidesk.observability import configure_logging
     from kamidesk.settings import get_settings
 
     settings = get_settings()
     settings.check_production_ready()
+    configure_logging(settings)
     upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+    # log_config=None: uvicorn keeps the logging set up above (JSON lines by default).
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
 
 
 def worker() -> None:
@@ -113,24 +117,48 @@ def worker() -> None:
 
 def demo(
     host: str = typer.Option("127.0.0.1"),
-    port: int = typer.Option(8000),
+    port: int = typer.Option(8000, min=1, max=65535, envvar="DEMO_PORT"),
     var: Path = typer.Option(Path("var"), help="where the demo keeps its database and secrets"),
     seed_only: bool = typer.Option(False, help="seed, print, and exit instead of serving"),
+    supplier_port: int = typer.Option(
+        8001, min=0, max=65535, envvar="DEMO_SUPPLIER_PORT", help="supplier simulator (0: any)"
+    ),
+    payment_port: int = typer.Option(
+        8002, min=0, max=65535, envvar="DEMO_PAYMENT_PORT", help="payment sandbox (0: any)"
+    ),
 ) -> None:
     """A whole demo shop on SQLite with the supplier simulator and payment sandbox."""
     from kamidesk.app import create_app
     from kamidesk.bootstrap import build
     from kamidesk.db import upgrade
     from kamidesk.demo import PAYMENT_MERCHANT, demo_settings, with_simulated_suppliers
+    from kamidesk.observability import configure_logging
     from simulators.launcher import start_simulators
-    from simulators.server import run_in_thread
+    from simulators.server import ServerStartError, run_in_thread
 
+    _require_free_ports(
+        host,
+        [
+            ("kamidesk", "--port", port),
+            ("the supplier simulator", "--supplier-port", supplier_port),
+            ("the payment sandbox", "--payment-port", payment_port),
+        ],
+    )
     settings = demo_settings(var, host=host, port=port)
+    configure_logging(settings, fmt="console")  # the demo is read by people
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a fresh database every start
     for stale in var.glob("demo.db*"):
         stale.unlink()  # every demo starts from the same seeded shop
-    sims = start_simulators(
-        payment_merchants={PAYMENT_MERCHANT: settings.payment_secret.get_secret_value()}
-    )
+    try:
+        sims = start_simulators(
+            payment_merchants={PAYMENT_MERCHANT: settings.payment_secret.get_secret_value()},
+            host=host,
+            supplier_port=supplier_port,
+            payment_port=payment_port,
+        )
+    except ServerStartError as exc:  # taken between the check and the start
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
     box = None
     try:
         settings = with_simulated_suppliers(
@@ -145,34 +173,56 @@ def demo(
         if seed_only:
             server = run_in_thread(app, host, port)
             try:
-                _seed(box, sims, settings)
+                _seed(box, sims, settings, var)
             finally:
                 server.stop()
         else:
-            _serve_and_seed(app, host, port, box, sims, settings)
+            _serve_and_seed(app, host, port, box, sims, settings, var)
     finally:
         sims.stop()
         if box is not None:
             box.close()
 
 
-def _seed(box, sims, settings) -> None:  # type: ignore[no-untyped-def]
+def _require_free_ports(host: str, ports: list[tuple[str, str, int]]) -> None:
+    """Exit with a message naming the port when one the demo needs is taken."""
+    import socket
+
+    for what, option, number in ports:
+        if number == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind((host, number))
+            except OSError as exc:
+                typer.secho(
+                    f"error: port {number} on {host} is not free for {what} ({exc.strerror}); "
+                    f"choose another with {option}",
+                    fg="red",
+                    err=True,
+                )
+                raise typer.Exit(1) from exc
+
+
+def _seed(box, sims, settings, var) -> None:  # type: ignore[no-untyped-def]
     from kamidesk.demo import seed
     from simulators.admin import PaymentSandboxAdmin, SupplierSimAdmin
 
     typer.echo("seeding the demo shop; orders:")
-    seed(
-        box,
-        SupplierSimAdmin(sims.supplier.base_url),
-        PaymentSandboxAdmin(sims.payment.base_url),
-        typer.echo,
-    )
+    supplier_admin = SupplierSimAdmin(sims.supplier.base_url)
+    payment_admin = PaymentSandboxAdmin(sims.payment.base_url)
+    try:
+        seed(box, supplier_admin, payment_admin, typer.echo)
+    finally:
+        supplier_admin.close()
+        payment_admin.close()
     base = settings.public_base_url
     typer.echo(f"""
 kamidesk demo is running at {base}   (OpenAPI docs: {base}/docs)
   shop token : {settings.shop_api_token.get_secret_value()}
   staff token: {settings.staff_api_token.get_secret_value()}
-  (secrets live in var/demo.env)
+  (secrets live in {var / "demo.env"})
 try:
   curl -H 'Authorization: Bearer <shop token>' {base}/api/v1/orders/KM2026112200001
   curl -X POST -H 'Authorization: Bearer <staff token>' -H 'Content-Type: application/json' \\
@@ -181,7 +231,7 @@ try:
 """)
 
 
-def _serve_and_seed(app, host, port, box, sims, settings) -> None:  # type: ignore[no-untyped-def]
+def _serve_and_seed(app, host, port, box, sims, settings, var) -> None:  # type: ignore[no-untyped-def]
     import threading
 
     import uvicorn
@@ -195,7 +245,7 @@ def _serve_and_seed(app, host, port, box, sims, settings) -> None:  # type: igno
 
         while not server.started:
             time.sleep(0.05)
-        _seed(box, sims, settings)
+        _seed(box, sims, settings, var)
 
     threading.Thread(target=seed_when_up, daemon=True, name="demo-seed").start()
     server.run()

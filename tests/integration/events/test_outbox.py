@@ -267,3 +267,20 @@ def test_an_alert_is_not_raised_again_once_its_situation_is_settled(container, u
     with uow:
         open_alerts = uow.session.scalars(select(Alert).where(Alert.resolved_at.is_(None))).all()
     assert open_alerts == []
+
+
+def test_the_backlog_metric_counts_events_not_yet_handled(undispatched):
+    from kamidesk.observability import Operations
+
+    def events_waiting() -> float:
+        ops = Operations(undispatched, undispatched.jobs)
+        owed = next(m for m in ops.backlog.collect() if m.name == "kamidesk_backlog")
+        return next(s.value for s in owed.samples if s.labels == {"kind": "events"})
+
+    uow = undispatched.uow()
+    assert events_waiting() == 0
+    catalog.add_supplier(uow=uow, code="sup-a", name="A", actor=ALICE)
+    catalog.add_supplier(uow=uow, code="sup-b", name="B", actor=ALICE)
+    assert events_waiting() == 2
+    undispatched.bus.dispatch(_rows(uow)[0].id)
+    assert events_waiting() == 1

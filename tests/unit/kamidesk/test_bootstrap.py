@@ -8,7 +8,6 @@ import pytest
 from pydantic import SecretStr
 
 from fulfilment.keyvault import KeyVault
-from fulfilment.payments.http import HttpPaymentProvider
 from fulfilment.suppliers.directory import StaticSupplierDirectory
 from kamidesk.agents import STAFF_AGENT, Credentials, StaffTokenDirectory
 from kamidesk.bootstrap import build, nlu_config
@@ -20,6 +19,7 @@ from kamidesk.jobs import (
     ArqJobs,
     InProcessJobs,
 )
+from kamidesk.observability.metrics import MeteredPayments
 from kamidesk.settings import SupplierEndpoint
 from nlu import RasaParser
 from tests.containers import RecordingJobs, settings_for_tests
@@ -44,7 +44,7 @@ def test_build_makes_every_part_from_the_settings(settings):
     try:
         assert isinstance(box.suppliers, StaticSupplierDirectory)
         assert box.suppliers.get("sup-a").code == "sup-a"
-        assert isinstance(box.payments, HttpPaymentProvider)
+        assert isinstance(box.payments, MeteredPayments)  # counted and timed for /metrics
         assert isinstance(box.jobs, InProcessJobs)
         assert box.agents.authenticate(Credentials(bearer="staff-token-for-tests")) == STAFF_AGENT
         assert box.agents.authenticate(Credentials(bearer="shop-token-for-tests")) is None
