@@ -30,6 +30,7 @@ from bot.orders import OrderDesk
 from bot.replies import Replies
 from bot.state import ConversationState, StateStore
 from bot.transcript import ConversationInfo, Outgoing, Transcripts
+from fulfilment.actors import Actor
 from fulfilment.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ class DialogueEngine:
                 turn.outgoing,
                 language=state.language,
                 links=turn.links,
+                notices=[f"{key}:{conversation_id}" for key in turn.told],
                 also=turn.also,
             )
             self.state.save(conversation_id, state)
@@ -222,6 +224,7 @@ class Turn:
         self.text = text
         self.outgoing: list[Outgoing] = []
         self.links: list[tuple[str, str]] = []
+        self.told: list[str] = []  # notice keys the chat already covered (not sent again)
         self.handoff: HandoffRequest | None = None
         self.intent: str | None = None
         self.rating: int | None = None
@@ -274,8 +277,9 @@ class Turn:
         return f"{self.conversation.channel}:{self.conversation.id}"
 
     @property
-    def actor(self) -> str:
-        return f"customer:{self.claimant}"[:80]
+    def actor(self) -> Actor:
+        """The customer as the fulfilment core records them (claimant and actor in one)."""
+        return Actor.customer(self.claimant, self.conversation.name or "")
 
     def request_id(self, token: str) -> str:
         """Idempotency key of an action: the conversation and the step (a button's token)."""

@@ -75,20 +75,18 @@ class Notices:
                 sent += 1
         return sent
 
-    def late_orders(self, now: datetime, *, recent: int = 500) -> int:
-        """ "Sorry for the wait" once for each linked order running past its product's usual
-        time (the slowest tenth of recent deliveries)."""
-        told = 0
-        waiting = self.orders.waiting(self.transcripts.recently_linked_orders(recent))
-        for order in waiting:
-            eta = self.orders.eta(order.sku)
-            if now - order.paid_at > eta.slow:
-                told += self.tell(
-                    OrderNotice(
-                        f"late:{order.order_no}", order.order_no, "notice_still_processing", {}
-                    )
-                )
-        return told
+    def late_order_nos(self, now: datetime, *, recent: int = 500) -> list[str]:
+        """Linked orders running past their product's usual time (the slowest tenth of recent
+        deliveries) that have not been apologised for yet: the due source of `late_order`."""
+        late = []
+        for order in self.orders.waiting(self.transcripts.recently_linked_orders(recent)):
+            if now - order.paid_at > self.orders.eta(order.sku).slow:
+                late.append(order.order_no)
+        return [no for no in late if not self.transcripts.noticed(f"late:{no}")]
+
+    def late_order(self, order_no: str) -> int:
+        """ "Sorry for the wait", once per conversation tied to the order."""
+        return self.tell(OrderNotice(f"late:{order_no}", order_no, "notice_still_processing", {}))
 
 
 __all__ = ["Channel", "Notices", "OrderNotice"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fulfilment.actors import Actor
 from fulfilment.errors import FulfilmentError, NotAllowed, NotFound, OwnershipLocked
 from fulfilment.services import aftersales, delivery, orders, ownership, refunds, reissue
 from fulfilment.services.aftersales import Eta, OrderFacts
@@ -61,7 +62,7 @@ class OrderDesk:
     def telegram_orders(self, telegram_id: str) -> list[str]:
         return aftersales.orders_of_telegram_user(uow=self._uow(), telegram_id=telegram_id)
 
-    def prove(self, *, order_no: str, claimant: str, proof: Proof) -> ProofResult:
+    def prove(self, *, order_no: str, claimant: Actor, proof: Proof) -> ProofResult:
         """Check a proof of ownership; failures count against the claimant."""
         try:
             ok = ownership.verify_owner(
@@ -73,7 +74,7 @@ class OrderDesk:
             return ProofResult(False, locked=True)
         return ProofResult(ok)
 
-    def reveal(self, *, order_no: str, claimant: str, proof: Proof) -> list[RevealedKey] | None:
+    def reveal(self, *, order_no: str, claimant: Actor, proof: Proof) -> list[RevealedKey] | None:
         """Plaintext keys, for a proven owner only (the service checks the proof again)."""
         try:
             return ownership.reveal_keys(
@@ -83,7 +84,7 @@ class OrderDesk:
             return None
 
     def reissue(
-        self, *, order_no: str, request_id: str, reason: str, actor: str, unit_no: int | None
+        self, *, order_no: str, request_id: str, reason: str, actor: Actor, unit_no: int | None
     ) -> ReissueOutcome:
         return reissue.reissue_key(
             uow=self._uow(),
@@ -94,7 +95,7 @@ class OrderDesk:
             unit_no=unit_no,
         )
 
-    def refund(self, *, order_no: str, request_id: str, reason: str, actor: str) -> RefundResult:
+    def refund(self, *, order_no: str, request_id: str, reason: str, actor: Actor) -> RefundResult:
         return refunds.request_refund(
             uow=self._uow(),
             order_no=order_no,
@@ -103,10 +104,10 @@ class OrderDesk:
             requested_by=actor,
         )
 
-    def confirm_payment(self, *, order_no: str, actor: str) -> str:
+    def confirm_payment(self, *, order_no: str, actor: Actor) -> str:
         """Ask the payment provider about an order that looks unpaid; the outcome status."""
         return orders.confirm_payment(uow=self._uow(), order_no=order_no, actor=actor).status
 
-    def advance(self, *, order_no: str, actor: str) -> DeliveryOutcome:
+    def advance(self, *, order_no: str, actor: Actor) -> DeliveryOutcome:
         """Deliver what is owed now (for a top-up: query the supplier, fail over if it failed)."""
         return delivery.deliver_order(uow=self._uow(), order_no=order_no, actor=actor)

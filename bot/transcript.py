@@ -7,6 +7,7 @@ messages endpoint and the desk read from. Free text from people is stored with c
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ class Transcripts:
         *,
         language: str | None = None,
         links: Sequence[tuple[str, str]] = (),
+        notices: Sequence[str] = (),
         also: Callable[[UnitOfWork], None] | None = None,
     ) -> list[int]:
         """Store a turn (the customer's message and the replies) in one transaction; returns
@@ -163,6 +165,9 @@ class Transcripts:
             rows = [self._add(uow, conversation_id, out, now) for out in outgoing]
             for order_no, proof in links:
                 self._link(uow, conversation_id, order_no, proof)
+            for key in notices:  # told in the chat already: the proactive notice is not needed
+                if uow.session.get(Notice, key[:160]) is None:
+                    uow.session.add(Notice(key=key[:160], created_at=now))
             if also is not None:
                 also(uow)
             uow.session.flush()
@@ -258,6 +263,19 @@ class Transcripts:
             except IntegrityError:  # a concurrent handler of the same event stored it
                 return False
             return True
+
+    def noticed(self, key: str) -> bool:
+        """Whether a notice with this key (for any conversation: `mark_noticed`) was given."""
+        with self._uow() as uow:
+            return uow.session.get(Notice, key[:160]) is not None
+
+    def mark_noticed(self, key: str) -> None:
+        """Remember that the notice `key` was handled for every conversation there was."""
+        with self._uow() as uow:
+            if uow.session.get(Notice, key[:160]) is None:
+                uow.session.add(Notice(key=key[:160], created_at=uow.clock()))
+                with contextlib.suppress(IntegrityError):  # marked concurrently
+                    uow.commit()
 
     def pending_pushes(self, limit: int = 100) -> list[tuple[int, str]]:
         """(message id, conversation id) of messages still to push, oldest first."""

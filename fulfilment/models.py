@@ -272,8 +272,8 @@ class Refund(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str] = mapped_column(String(500))
-    requested_by: Mapped[str] = mapped_column(String(80))
-    decided_by: Mapped[str | None] = mapped_column(String(80))
+    requested_by: Mapped[str] = mapped_column(String(120))  # an Actor's label
+    decided_by: Mapped[str | None] = mapped_column(String(120))
     provider_refund_id: Mapped[str | None] = mapped_column(String(80))
     last_message: Mapped[str | None] = mapped_column(String(500))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -290,7 +290,7 @@ class ReissueRequest(Base):
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(500))
-    requested_by: Mapped[str] = mapped_column(String(80))
+    requested_by: Mapped[str] = mapped_column(String(120))  # an Actor's label
     check_result: Mapped[str | None] = mapped_column(String(20))
     decision: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -316,12 +316,24 @@ class SupplierClaim(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
+    __table_args__ = (
+        # One open alert per dedupe key (e.g. "duplicate_payment:KM1:PAY-2"); alerts raised
+        # from events are idempotent through it.
+        Index(
+            "uq_alerts_open_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     message: Mapped[str] = mapped_column(String(500))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -347,10 +359,47 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(120))  # Actor.label, e.g. "agent:alice"
+    # Kind and display name of the actor; NULL on entries written before actors had them.
+    actor_kind: Mapped[str | None] = mapped_column(String(10))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60), index=True)
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(80), index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxEntry(Base):
+    """A recorded event, written with the business change; the truth for its subscribers.
+
+    `dispatched_at` stays NULL until every subscriber handled the event; `handled` lists the
+    subscribers that did (their stable names), so a retry runs only the others.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            "created_at",
+            sqlite_where=text("dispatched_at IS NULL"),
+            postgresql_where=text("dispatched_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(80), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(120))
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    handled: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))

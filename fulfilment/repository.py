@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from fulfilment.errors import NotFound
 from fulfilment.models import (
-    AuditEntry,
     CardKey,
     Delivery,
     DeliveryStatus,
@@ -93,30 +92,5 @@ def active_deliveries(session: Session, order_id: int) -> list[Delivery]:
             select(Delivery)
             .where(Delivery.order_id == order_id, Delivery.status == DeliveryStatus.ACTIVE)
             .order_by(Delivery.unit_no)
-        )
-    )
-
-
-def audit(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: object,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str | None = None,
-) -> None:
-    """Append one entry to the audit log (in the caller's transaction)."""
-    session.add(
-        AuditEntry(
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-            reason=reason,
         )
     )

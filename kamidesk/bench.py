@@ -18,14 +18,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import create_engine, func, select, text
 
+from fulfilment.actors import Actor
 from fulfilment.keyvault import KeyVault
 from fulfilment.models import CardKey, Delivery, KeyStatus
 from fulfilment.services import catalog, orders
 from fulfilment.services.delivery import deliver_order
 from fulfilment.uow import UnitOfWork
-from kamidesk.db import make_engine, make_session_factory, upgrade
+from kamidesk.bootstrap import build
+from kamidesk.db import upgrade
+from kamidesk.settings import Settings
+
+BENCH = Actor.system("bench")
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,17 @@ def _percentile(values: list[float], q: float) -> float:
 def bench_delivery(url: str, backend: str, *, orders_n: int, workers: int) -> BenchResult:
     """Seed `orders_n` paid orders at `url` and deliver them with `workers` threads."""
     upgrade(url)
-    engine = make_engine(url)
-    uow = UnitOfWork(make_session_factory(engine), vault=KeyVault(KeyVault.generate_key()))
+    # No job runner is started: events are written to the outbox (as in production) but their
+    # dispatch is not part of what is measured.
+    box = build(
+        Settings(
+            _env_file=None,
+            demo_mode=True,
+            database_url=url,
+            key_encryption_key=SecretStr(KeyVault.generate_key()),
+        )
+    )
+    uow = box.uow()
     catalog.create_product(
         uow=uow,
         sku="BENCH",
@@ -61,13 +76,13 @@ def bench_delivery(url: str, backend: str, *, orders_n: int, workers: int) -> Be
         face_value=Decimal("10"),
         price=Decimal("10.00"),
         currency="CNY",
-        actor="bench",
+        actor=BENCH,
     )
     catalog.import_keys(
         uow=uow,
         sku="BENCH",
         keys=[f"BENCH-{uuid.uuid4().hex}" for _ in range(orders_n)],
-        actor="bench",
+        actor=BENCH,
     )
     numbers = [f"BN{n:012d}" for n in range(orders_n)]
     for no in numbers:
@@ -82,13 +97,13 @@ def bench_delivery(url: str, backend: str, *, orders_n: int, workers: int) -> Be
                 buyer_email="bench@example.com",
             ),
             paid=True,
-            actor="bench",
+            actor=BENCH,
         )
     latencies: list[float] = []
 
     def deliver(no: str) -> None:
         start = time.perf_counter()
-        outcome = deliver_order(uow=uow.fork(), order_no=no, actor="bench")
+        outcome = deliver_order(uow=box.uow(), order_no=no, actor=BENCH)
         latencies.append(time.perf_counter() - start)
         if outcome.status != "delivered":
             raise RuntimeError(f"{no}: {outcome.status}")
@@ -98,7 +113,7 @@ def bench_delivery(url: str, backend: str, *, orders_n: int, workers: int) -> Be
         list(pool.map(deliver, numbers))
     seconds = time.perf_counter() - began
     _verify(uow, orders_n)
-    engine.dispose()
+    box.close()
     return BenchResult(
         backend,
         orders_n,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from fulfilment.actors import Actor
 from fulfilment.keyvault import KeyVault
 from fulfilment.money import to_cents
 from fulfilment.services import catalog, orders, queries
@@ -23,6 +24,7 @@ from kamidesk.bootstrap import Container
 from kamidesk.settings import Settings, SupplierEndpoint
 
 PAYMENT_MERCHANT = "kamidesk-demo"
+DEMO = Actor.system("demo")
 BUYER = {"buyer_email": "demo@example.com", "buyer_telegram_id": "10001"}
 
 
@@ -112,7 +114,7 @@ def seed(
         ("sup-c", "Gamma Wholesale (no key check)"),
     ):
         catalog.add_supplier(
-            uow=uow, code=code, name=name, supports_key_check=code != "sup-c", actor="demo"
+            uow=uow, code=code, name=name, supports_key_check=code != "sup-c", actor=DEMO
         )
     _product(uow, "STEAM-50", "Steam Wallet 50 CNY", "card_key", "50", "48.00", 0, [("sup-a", 1)])
     _product(uow, "APPLE-100", "App Store 100 CNY", "card_key", "100", "96.00", 3, [("sup-c", 1)])
@@ -132,7 +134,7 @@ def seed(
         supplier_code="sup-a",
         batch="demo-1",
         keys=supplier_admin.mint_keys("sup-a", "STEAM-50", 20),
-        actor="demo",
+        actor=DEMO,
     )
     catalog.import_keys(
         uow=uow,
@@ -140,7 +142,7 @@ def seed(
         supplier_code="sup-c",
         batch="demo-1",
         keys=supplier_admin.mint_keys("sup-c", "APPLE-100", 3),
-        actor="demo",
+        actor=DEMO,
     )
     supplier_admin.add_fault(
         "sup-a", "outcome", outcome="reject", operation="submit", account="13900139000"
@@ -170,7 +172,7 @@ def _product(uow, sku, name, kind, face, price, safety, links):  # type: ignore[
         currency="CNY",
         safety_stock=safety,
         suppliers=[catalog.SupplierLink(code, priority) for code, priority in links],
-        actor="demo",
+        actor=DEMO,
     )
 
 
@@ -186,7 +188,7 @@ def _pay(box: Container, uow, payment_admin, demo: DemoOrder) -> None:  # type: 
         recharge_account=demo.account,
         **BUYER,
     )
-    orders.ingest_order(uow=uow, data=data, paid=False, actor="demo")
+    orders.ingest_order(uow=uow, data=data, paid=False, actor=DEMO)
     created = box.payments.create_payment(
         order_no=demo.order_no,
         amount_cents=to_cents(Decimal(price)),
@@ -218,6 +220,8 @@ def _break_keys(box: Container, supplier_admin) -> None:  # type: ignore[no-unty
         ("KM2026112200002", supplier_admin.invalidate_key),
         ("KM2026112200003", supplier_admin.redeem_key),
     ):
-        keys = reveal_keys(uow=box.uow(), order_no=order_no, claimant="demo-seed", proof=proof)
+        keys = reveal_keys(
+            uow=box.uow(), order_no=order_no, claimant=Actor.customer("demo-seed"), proof=proof
+        )
         assert keys, order_no
         action("sup-a", keys[0].key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -84,9 +85,12 @@ class Settings(BaseSettings):
     chat_failed_proofs_per_user: str = "5/15 minutes"
     chat_failed_proofs_per_ip: str = "10/hour"
 
-    # NLU
+    # NLU (the container builds the parser from these; see `bootstrap.nlu_config`)
     rasa_url: str | None = None
     rasa_token: SecretStr | None = None
+    nlu_rasa_fallback: bool = True  # Rasa down: answer with the embedded parser
+    nlu_fallback_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    nlu_cache_dir: Path | None = None  # where the embedded model is cached (default: XDG cache)
     nlu_order_id_patterns: list[str] = Field(
         default_factory=lambda: [
             r"\b\d{16,24}\b",

@@ -1,10 +1,11 @@
 """The arq worker (`kamidesk worker`): runs triggered jobs and sweeps the database.
 
-Jobs run the synchronous fulfilment services in threads (`asyncio.to_thread`), each in its own
-unit of work. The cron `sweep` reads `due_work` and enqueues one job per due item with a
-deterministic job id, so a trigger already queued absorbs the sweep's copy and two workers
-sweeping at once queue each item only once. A job that raises is not retried by arq: the row
-stays due in the database and the next sweep enqueues it again.
+Every task registered on the container's job runner (`jobs.register_task`) is an arq function
+of the same name; each runs its synchronous function in a thread (`asyncio.to_thread`) with its
+own unit of work. The cron `sweep` asks every due source (`jobs.register_due`) and enqueues one
+job per due item with a deterministic job id, so a trigger already queued absorbs the sweep's
+copy and two workers sweeping at once queue each item only once. A job that raises is not
+retried by arq: the row stays due in the database and the next sweep enqueues it again.
 
 Several workers can share one Redis queue and one database; the services make every job safe
 to run twice (a key is never handed out twice).
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,17 +33,15 @@ from arq import create_pool, cron, func
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.cron import CronJob
+from arq.typing import WorkerCoroutine
+from arq.worker import Function
 from arq.worker import run_worker as arq_run_worker
 from redis.exceptions import RedisError, WatchError
 
 from kamidesk.jobs import (
-    DELIVER_JOB,
+    CORE_TASKS,
     QUEUE_NAME,
-    REFUND_JOB,
-    REISSUE_JOB,
-    ServiceWork,
-    check_order_no,
-    check_refund_id,
+    TaskRegistry,
     describe_failure,
     job_id,
 )
@@ -63,9 +62,9 @@ class JobFailed(RuntimeError):
     """A job raised; carries only the exception type and place, never its message."""
 
 
-def _work(ctx: dict[str, Any]) -> ServiceWork:
-    work: ServiceWork = ctx["work"]
-    return work
+def _tasks(ctx: dict[str, Any]) -> TaskRegistry:
+    registry: TaskRegistry = ctx["container"].jobs.tasks
+    return registry
 
 
 async def _in_thread(ctx: dict[str, Any], fn: Callable[[Any], object], arg: object) -> object:
@@ -123,43 +122,37 @@ async def release_orphaned_claim(redis: ArqRedis, jid: str) -> bool:
     return True
 
 
-async def deliver_order(ctx: dict[str, Any], order_no: str) -> str:
-    """Deliver (or advance) what is owed on one order; returns the outcome status."""
-    order_no = check_order_no(order_no)
-    outcome = await _in_thread(ctx, _work(ctx).deliver, order_no)
-    return str(getattr(outcome, "status", "done"))
+def task_function(name: str) -> WorkerCoroutine:
+    """The arq coroutine that runs task `name` from the worker's registry."""
+
+    async def run(ctx: dict[str, Any], arg: Any) -> str:
+        tasks = _tasks(ctx)
+        arg = tasks.spec(name).check(arg)
+        result = await _in_thread(ctx, tasks.fn(name), arg)
+        return str(getattr(result, "status", "done"))
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
-async def push_refund(ctx: dict[str, Any], refund_id: int) -> str:
-    """Push a processing refund to the payment provider; returns the refund status."""
-    refund_id = check_refund_id(refund_id)
-    result = await _in_thread(ctx, _work(ctx).refund, refund_id)
-    return str(getattr(result, "status", "done"))
-
-
-async def resume_reissue(ctx: dict[str, Any], request_id: str) -> str:
-    """Finish a reissue request left CHECKING; returns its outcome status."""
-    if not isinstance(request_id, str) or not 0 < len(request_id) <= 80:
-        raise ValueError("request_id must be a string of 1-80 characters")
-    result = await _in_thread(ctx, _work(ctx).reissue, request_id)
-    return str(getattr(result, "status", "done"))
+def worker_functions(names: Iterable[str]) -> list[Function]:
+    """arq functions for the named tasks (the core's plus whatever packages registered)."""
+    return [
+        func(task_function(name), name=name, keep_result=0, timeout=JOB_TIMEOUT)
+        for name in dict.fromkeys(names)
+    ]
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    """Enqueue every due order, refund and reissue (deduplicated by job id); returns new ones."""
-    redis: ArqRedis = ctx["redis"]
+    """Enqueue every due item of every task (deduplicated by job id); returns new ones."""
+    redis = ctx["redis"]
     queue = redis.default_queue_name
-    work = await asyncio.to_thread(_work(ctx).due)
+    tasks = _tasks(ctx)
     queued = 0
-    for order_no in work.orders:
-        jid = job_id(queue, "deliver", order_no)
-        queued += await _enqueue_due(redis, DELIVER_JOB, order_no, jid)
-    for refund_id in work.refunds:
-        jid = job_id(queue, "refund", refund_id)
-        queued += await _enqueue_due(redis, REFUND_JOB, refund_id, jid)
-    for request_id in work.reissues:
-        jid = job_id(queue, "reissue", request_id)
-        queued += await _enqueue_due(redis, REISSUE_JOB, request_id, jid)
+    for name, arg in await asyncio.to_thread(tasks.due):
+        spec = tasks.spec(name)
+        jid = job_id(queue, spec.key, arg)
+        queued += await _enqueue_due(redis, name, arg, jid)
     if queued:
         log.info("sweep queued %d due item(s)", queued)
     return queued
@@ -182,18 +175,22 @@ async def on_startup(ctx: dict[str, Any]) -> None:
 
         ctx["container"] = build(get_settings())
         ctx["owns_container"] = True
-    ctx["work"] = ServiceWork(ctx["container"], actor="worker")
+    # The container's runner enqueues what this worker's tasks trigger (dispatch, delivery).
+    await ctx["container"].jobs.start()
     if ctx["container"].settings.metrics_port:  # this worker's own metrics listener
-        ctx["ops"] = Operations(ctx["container"])
+        ctx["ops"] = Operations(ctx["container"], ctx["container"].jobs)
         ctx["ops"].start()
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
-    """Close the container this worker built."""
+    """Stop the container's runner; close the container if this worker built it."""
     if "ops" in ctx:
         ctx.pop("ops").stop()
+    box = ctx.get("container")
+    if box is not None:
+        await box.jobs.stop()
     if ctx.pop("owns_container", False):
-        ctx["container"].close()
+        box.close()
 
 
 def sweep_cron(interval_seconds: float) -> CronJob:
@@ -210,13 +207,9 @@ def sweep_cron(interval_seconds: float) -> CronJob:
 
 
 class WorkerSettings:
-    """arq settings; `run_worker` fills in Redis and the sweep interval from the settings."""
+    """arq settings; `run_worker` fills in Redis, the sweep interval and packages' tasks."""
 
-    functions = [  # noqa: RUF012 (arq reads class attributes)
-        func(deliver_order, name=DELIVER_JOB, keep_result=0, timeout=JOB_TIMEOUT),
-        func(push_refund, name=REFUND_JOB, keep_result=0, timeout=JOB_TIMEOUT),
-        func(resume_reissue, name=REISSUE_JOB, keep_result=0, timeout=JOB_TIMEOUT),
-    ]
+    functions = worker_functions(CORE_TASKS)
     cron_jobs = [sweep_cron(DEFAULT_SWEEP_SECONDS)]  # noqa: RUF012
     on_startup = on_startup
     on_shutdown = on_shutdown
@@ -279,7 +272,12 @@ def run_worker() -> None:
             "in-process and no separate worker is needed"
         )
     configure_logging(settings)
+    from kamidesk.bootstrap import build
+
+    box = build(settings)  # built first: its registry names the functions this worker runs
     arq_run_worker(
         WorkerSettings,  # type: ignore[arg-type]
+        functions=worker_functions([*CORE_TASKS, *box.jobs.tasks.names()]),
+        ctx={"container": box, "owns_container": True},
         **worker_options(settings.redis_url, settings.sweep_interval_seconds),
     )

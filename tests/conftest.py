@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from fulfilment.keyvault import KeyVault
-from fulfilment.models import Base
+from fulfilment.models import Base, OutboxEntry
 from fulfilment.uow import Policy, UnitOfWork
 from kamidesk.db import make_engine, make_session_factory, upgrade
+from tests.containers import make_container
 from tests.fakes import FakePayments, FakeSupplierDirectory
 from tests.simulators_fixture import (  # noqa: F401 - fixtures for the whole suite
     callback_sink,
@@ -128,7 +129,37 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-def uow(session_factory, vault, suppliers, payments, policy) -> UnitOfWork:  # type: ignore[no-untyped-def]
-    return UnitOfWork(
-        session_factory, vault=vault, suppliers=suppliers, payments=payments, policy=policy
-    )
+def parts(session_factory, vault, suppliers, payments, policy) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The test parts of a container: the test database and the fakes."""
+    return {
+        "session_factory": session_factory,
+        "vault": vault,
+        "suppliers": suppliers,
+        "payments": payments,
+        "policy": policy,
+    }
+
+
+@pytest.fixture
+def container(parts, session_factory):  # type: ignore[no-untyped-def]
+    """The system over the test database and the fakes; events dispatch at each commit."""
+    box = make_container(**parts)
+    yield box
+    box.close()
+    assert_every_event_dispatched(session_factory)
+
+
+@pytest.fixture
+def uow(container) -> UnitOfWork:  # type: ignore[no-untyped-def]
+    return container.uow()
+
+
+def assert_every_event_dispatched(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """A subscriber that failed during a test fails the test (its error is logged only)."""
+    with session_factory() as session:
+        stuck = session.execute(
+            select(OutboxEntry.name, OutboxEntry.last_error).where(
+                OutboxEntry.dispatched_at.is_(None), OutboxEntry.attempts > 0
+            )
+        ).all()
+    assert not stuck, f"events whose subscribers failed: {stuck}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from fulfilment.actors import Actor
 from fulfilment.services import catalog, orders
 from fulfilment.services.catalog import SupplierLink
 from fulfilment.services.orders import OrderInput
@@ -28,14 +29,18 @@ def card_product(
         price=Decimal("50.00"),
         currency="CNY",
         safety_stock=safety_stock,
-        actor="test",
+        actor=Actor.system("test"),
     )
     if supplier:
-        catalog.add_supplier(uow=uow, code=supplier, name=supplier, actor="test")
-        catalog.link_supplier(uow=uow, sku=sku, link=SupplierLink(supplier, 1), actor="test")
+        catalog.add_supplier(uow=uow, code=supplier, name=supplier, actor=Actor.system("test"))
+        catalog.link_supplier(
+            uow=uow, sku=sku, link=SupplierLink(supplier, 1), actor=Actor.system("test")
+        )
     secrets = [f"{sku}-KEY-{i:04d}-ABCD" for i in range(keys)]
     if secrets:
-        catalog.import_keys(uow=uow, sku=sku, keys=secrets, supplier_code=supplier, actor="test")
+        catalog.import_keys(
+            uow=uow, sku=sku, keys=secrets, supplier_code=supplier, actor=Actor.system("test")
+        )
     return secrets
 
 
@@ -51,12 +56,15 @@ def topup_product(
         face_value=Decimal("100"),
         price=Decimal("98.50"),
         currency="CNY",
-        actor="test",
+        actor=Actor.system("test"),
     )
     for priority, code in enumerate(suppliers, start=1):
-        catalog.add_supplier(uow=uow, code=code, name=code, actor="test")
+        catalog.add_supplier(uow=uow, code=code, name=code, actor=Actor.system("test"))
         catalog.link_supplier(
-            uow=uow, sku=sku, link=SupplierLink(code, priority, f"{code}-{sku}"), actor="test"
+            uow=uow,
+            sku=sku,
+            link=SupplierLink(code, priority, f"{code}-{sku}"),
+            actor=Actor.system("test"),
         )
 
 
@@ -82,5 +90,9 @@ def paid_order(
         recharge_account=account,
     )
     return orders.ingest_order(
-        uow=uow, data=data, paid=paid, actor="test", txn_id=f"T-{order_no}" if paid else None
+        uow=uow,
+        data=data,
+        paid=paid,
+        actor=Actor.system("test"),
+        txn_id=f"T-{order_no}" if paid else None,
     )

@@ -69,6 +69,8 @@ def _btn_reissue(turn: Turn, action: dict[str, Any], token: str) -> None:
         unit_no=action.get("unit_no"),
     )
     status, code = str(outcome.status), str(outcome.code)
+    if status != "check_unavailable":  # decided now, in the chat: no notice later
+        turn.told.append(f"reissue-decided:{turn.request_id(token)}")
     if status == "reissued":
         turn.say("key_reissued_intro", order_no=order_no)
         orders.reveal(turn, order_no, key="your_new_keys")
@@ -139,6 +141,7 @@ def _btn_refund(turn: Turn, action: dict[str, Any], token: str) -> None:
     amount = f"{result.amount_cents / 100:.2f}"
     if status == "succeeded":
         turn.say("refund_done", order_no=order_no, amount=amount)
+        turn.told.append(f"refund-paid:{turn.request_id(token)}")
     elif status == "processing":
         turn.say("refund_processing", order_no=order_no, amount=amount)
     elif status == "pending_approval":

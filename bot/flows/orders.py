@@ -86,7 +86,7 @@ def reveal(turn: Turn, order_no: str, key: str = "your_keys") -> bool:
     if proof is None:
         ask_proof(turn, "order_status", None)
         return False
-    keys = turn.engine.orders.reveal(order_no=order_no, claimant=turn.claimant, proof=proof)
+    keys = turn.engine.orders.reveal(order_no=order_no, claimant=turn.actor, proof=proof)
     if not keys:
         turn.say("no_keys_yet", order_no=order_no)
         return False
@@ -101,6 +101,7 @@ def topup_check(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
     fresh = proofs.facts_of(turn, facts.order_no) or facts
     if outcome.status == "delivered" or fresh.status == "delivered":
         turn.say("topup_arrived", order_no=fresh.order_no, ref=fresh.supplier_ref or "-")
+        turn.told.append(f"topup-arrived:{fresh.order_no}")
     elif fresh.status == "failed":
         order_failed(turn, intent, fresh)
     else:

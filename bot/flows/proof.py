@@ -45,7 +45,7 @@ def prove(turn: Turn, order_no: str, proof: Proof) -> bool:
     if not guard.may_prove(scopes):
         turn.say("proof_limited")
         return False
-    result = turn.engine.orders.prove(order_no=order_no, claimant=turn.claimant, proof=proof)
+    result = turn.engine.orders.prove(order_no=order_no, claimant=turn.actor, proof=proof)
     if result.locked:
         turn.say("proof_locked")
         return False

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
+from fulfilment.events import (
+    KeyDelivered,
+    OrderDelivered,
+    OrderWaitingForStock,
+    StockLow,
+)
 from fulfilment.models import (
-    Alert,
     Delivery,
     DeliveryStatus,
     KeyStatus,
@@ -17,11 +21,11 @@ from fulfilment.models import (
     OrderStatus,
     Product,
     ProductKind,
+    ProductStatus,
 )
-from fulfilment.services.catalog import pause_if_low
+from fulfilment.outcomes import DeliveryState
 from fulfilment.uow import UnitOfWork
 
-OUT_OF_STOCK = "out_of_stock"
 # Backstop: an order waiting for stock is looked at again even if no import wakes it.
 STOCK_RETRY = timedelta(minutes=1)
 
@@ -29,13 +33,13 @@ STOCK_RETRY = timedelta(minutes=1)
 @dataclass(frozen=True)
 class DeliveryOutcome:
     order_no: str
-    status: str  # delivered | waiting_stock | in_progress | failed | not_deliverable
+    status: DeliveryState
     delivered_units: int
     quantity: int
     message: str = ""
 
 
-def deliver_order(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> DeliveryOutcome:
+def deliver_order(*, uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutcome:
     """Deliver whatever is still owed on a paid order; safe to call any number of times."""
     outcome = _deliver_keys(uow, order_no, actor)
     if outcome is None:  # a direct top-up: suppliers are called outside any transaction
@@ -45,7 +49,7 @@ def deliver_order(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> D
     return outcome
 
 
-def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome | None:
+def _deliver_keys(uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutcome | None:
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
         product = uow.session.get(Product, order.product_id)
@@ -53,10 +57,9 @@ def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome
         if product.kind == ProductKind.DIRECT_TOPUP:
             return None
         if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
+            done = order.status == OrderStatus.DELIVERED
             return _outcome(
-                uow,
-                order,
-                "delivered" if order.status == OrderStatus.DELIVERED else "not_deliverable",
+                uow, order, DeliveryState.DELIVERED if done else DeliveryState.NOT_DELIVERABLE
             )
         owed = _owed_units(uow, order)
         keys = repo.take_available_keys(uow.session, product.id, len(owed))
@@ -73,7 +76,8 @@ def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome
                 )
             )
         before = order.status
-        if len(keys) == len(owed):
+        complete = len(keys) == len(owed)
+        if complete:
             order.status, order.delivered_at, order.next_attempt_at = (
                 OrderStatus.DELIVERED,
                 now,
@@ -81,24 +85,42 @@ def _deliver_keys(uow: UnitOfWork, order_no: str, actor: str) -> DeliveryOutcome
             )
         else:
             order.status, order.next_attempt_at = OrderStatus.DELIVERING, now + STOCK_RETRY
-            _alert_out_of_stock(uow, order, product, len(owed) - len(keys))
         uow.session.flush()
         if keys:
-            repo.audit(
-                uow.session,
-                actor=actor,
-                action="order.keys_delivered",
-                entity="order",
-                entity_id=order_no,
-                before={"status": before},
-                after={"status": order.status, "keys": [k.hint for k in keys]},
-                reason=f"{len(keys)} of {len(owed)} owed units delivered",
+            delivered = KeyDelivered(
+                order_no=order_no,
+                sku=product.sku,
+                unit_nos=tuple(owed[: len(keys)]),
+                key_hints=tuple(k.hint for k in keys),
+                order_complete=complete,
+                status_before=before,
+                status_after=order.status,
+                owed=len(owed),
             )
-        pause_if_low(uow, product, actor)
+            uow.record(delivered, actor=actor)
+            record_if_low(uow, product, actor)
+        if complete:
+            uow.record(OrderDelivered(order_no=order_no, kind=product.kind), actor=actor)
+        else:
+            missing = OrderWaitingForStock(
+                order_no=order_no, sku=product.sku, missing=len(owed) - len(keys)
+            )
+            uow.record(missing, actor=actor)
         uow.commit()
-        status = "delivered" if order.status == OrderStatus.DELIVERED else "waiting_stock"
+        status = DeliveryState.DELIVERED if complete else DeliveryState.WAITING_STOCK
         held = order.quantity - len(owed) + len(keys)
         return DeliveryOutcome(order.order_no, status, held, order.quantity)
+
+
+def record_if_low(uow: UnitOfWork, product: Product, actor: Actor) -> None:
+    """Keys were taken: say so if the stock fell under the safety stock (a subscriber pauses
+    the product, in its own transaction, so deliveries never wait on the product's row)."""
+    if product.status != ProductStatus.ACTIVE or product.safety_stock <= 0:
+        return
+    stock = repo.available_stock(uow.session, product.id)
+    if stock < product.safety_stock:
+        low = StockLow(sku=product.sku, stock=stock, safety_stock=product.safety_stock)
+        uow.record(low, actor=actor)
 
 
 def _owed_units(uow: UnitOfWork, order: Order) -> list[int]:
@@ -106,25 +128,6 @@ def _owed_units(uow: UnitOfWork, order: Order) -> list[int]:
     return [u for u in range(1, order.quantity + 1) if u not in held]
 
 
-def _alert_out_of_stock(uow: UnitOfWork, order: Order, product: Product, missing: int) -> None:
-    open_alert = uow.session.scalars(
-        select(Alert.id).where(
-            Alert.order_id == order.id,
-            Alert.kind == OUT_OF_STOCK,
-            Alert.resolved_at.is_(None),
-        )
-    ).first()
-    if open_alert is None:
-        uow.session.add(
-            Alert(
-                kind=OUT_OF_STOCK,
-                product_id=product.id,
-                order_id=order.id,
-                message=f"{order.order_no} waits for {missing} x {product.sku}",
-            )
-        )
-
-
-def _outcome(uow: UnitOfWork, order: Order, status: str) -> DeliveryOutcome:
+def _outcome(uow: UnitOfWork, order: Order, status: DeliveryState) -> DeliveryOutcome:
     delivered = len(repo.active_deliveries(uow.session, order.id))
     return DeliveryOutcome(order.order_no, status, delivered, order.quantity)

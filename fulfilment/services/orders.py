@@ -1,9 +1,12 @@
-"""Order intake and payment: idempotent on the shop's order number."""
+"""Order intake and payment: idempotent on the shop's order number.
+
+Payment itself (callbacks, manual confirmation, second payments) is in `payments`; its use cases
+are importable from here too, as they always were.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -11,15 +14,25 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
-from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest, NotAllowed
-from fulfilment.models import Alert, Order, OrderStatus, Payment, ProductKind
+from fulfilment.actors import Actor
+from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest
+from fulfilment.events import (
+    OrderCreated,
+    OrderRejected,
+)
+from fulfilment.models import Order, OrderStatus, ProductKind
 from fulfilment.money import format_amount, to_cents
-from fulfilment.ports import PaymentStatus
+from fulfilment.services.payments import (  # the payment use cases, re-exported
+    PaymentOutcome,
+    confirm_payment,
+    handle_payment_callback,
+    mark_paid,
+    record_payment,
+)
 from fulfilment.uow import UnitOfWork
 
 ORDER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
 MAX_QUANTITY = 100
-SECOND_PAYMENT = "duplicate_payment"
 
 
 @dataclass(frozen=True)
@@ -37,25 +50,24 @@ class OrderInput:
 
 @dataclass(frozen=True)
 class IntakeOutcome:
-    order: Order
+    order_no: str
+    status: OrderStatus  # the order's status now
     created: bool  # False: the same order was ingested before (duplicate request)
 
-
-@dataclass(frozen=True)
-class PaymentOutcome:
-    order: Order
-    status: str  # "paid" | "already_paid" | "not_paid" | "unknown"
+    @classmethod
+    def of(cls, order: Order, *, created: bool) -> IntakeOutcome:
+        return cls(order.order_no, OrderStatus(order.status), created)
 
 
 def ingest_order(
-    *, uow: UnitOfWork, data: OrderInput, paid: bool, actor: str, txn_id: str | None = None
+    *, uow: UnitOfWork, data: OrderInput, paid: bool, actor: Actor, txn_id: str | None = None
 ) -> IntakeOutcome:
     """Take in an order (paid by the shop, or awaiting our payment provider)."""
     _validate_shape(data)
     with uow:
         existing = _existing(uow, data)
         if existing is not None:
-            return IntakeOutcome(existing, created=False)
+            return IntakeOutcome.of(existing, created=False)
         product = repo.product_by_sku(uow.session, data.sku)
         cents = to_cents(data.amount)
         expected = product.price_cents * data.quantity
@@ -76,7 +88,7 @@ def ingest_order(
             existing = _existing(uow, data)
         if existing is None:  # the order is new, so the collision is its payment
             raise Conflict("the payment transaction is recorded for another order") from None
-        return IntakeOutcome(existing, created=False)
+        return IntakeOutcome.of(existing, created=False)
 
 
 def normalise_phone(phone: str | None) -> str | None:
@@ -125,23 +137,18 @@ def _existing(uow: UnitOfWork, data: OrderInput) -> Order | None:
 
 
 def _record_rejection(
-    uow: UnitOfWork, data: OrderInput, expected: int, currency: str, actor: str
+    uow: UnitOfWork, data: OrderInput, expected: int, currency: str, actor: Actor
 ) -> None:
     with uow:
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="order.rejected",
-            entity="order",
-            entity_id=data.order_no,
-            after={
-                "sku": data.sku,
-                "amount": str(data.amount),
-                "currency": data.currency.upper(),
-                "quantity": data.quantity,
-            },
+        rejected = OrderRejected(
+            order_no=data.order_no,
+            sku=data.sku,
+            amount=str(data.amount),
+            currency=data.currency.upper(),
+            quantity=data.quantity,
             reason=f"amount mismatch: expected {format_amount(expected)} {currency}",
         )
+        uow.record(rejected, actor=actor)
         uow.commit()
 
 
@@ -151,7 +158,7 @@ def _insert(
     product_id: int,
     cents: int,
     paid: bool,
-    actor: str,
+    actor: Actor,
     txn_id: str | None,
 ) -> IntakeOutcome:
     with uow:
@@ -171,160 +178,23 @@ def _insert(
         )
         uow.session.add(order)
         uow.session.flush()
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="order.created",
-            entity="order",
-            entity_id=order.order_no,
-            after={"status": order.status, "paid": paid},
+        created = OrderCreated(
+            order_no=order.order_no, sku=data.sku, quantity=order.quantity, paid=paid
         )
+        uow.record(created, actor=actor)
         if paid:
-            _mark_paid(uow, order, txn_id or f"intake:{order.order_no}", cents, "intake", actor)
+            mark_paid(uow, order, txn_id or f"intake:{order.order_no}", cents, "intake", actor)
         uow.commit()
-        return IntakeOutcome(order, created=True)
+        return IntakeOutcome.of(order, created=True)
 
 
-def _mark_paid(
-    uow: UnitOfWork, order: Order, txn_id: str, cents: int, source: str, actor: str
-) -> None:
-    now = uow.clock()
-    uow.session.add(
-        Payment(
-            order_id=order.id,
-            provider=source,
-            txn_id=txn_id,
-            amount_cents=cents,
-            currency=order.currency,
-            source=source,
-            paid_at=now,
-        )
-    )
-    order.status, order.paid_cents, order.paid_at = OrderStatus.PAID, cents, now
-    order.next_attempt_at = now  # the sweeper delivers it even if no job trigger arrives
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="order.paid",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": OrderStatus.CREATED},
-        after={"status": OrderStatus.PAID, "txn_id": txn_id, "source": source},
-    )
-
-
-def record_payment(
-    *,
-    uow: UnitOfWork,
-    order_no: str,
-    txn_id: str,
-    amount_cents: int,
-    currency: str,
-    source: str,
-    actor: str,
-) -> PaymentOutcome:
-    """Mark an order paid once; repeats (duplicate callbacks) change nothing."""
-    with uow:
-        order = repo.order_by_no(uow.session, order_no, lock=True)
-        if order.status != OrderStatus.CREATED:
-            _flag_second_payment(uow, order, txn_id, amount_cents, actor)
-            return PaymentOutcome(order, "already_paid" if order.paid_cents else "not_paid")
-        if amount_cents != order.amount_cents or currency.upper() != order.currency:
-            repo.audit(
-                uow.session,
-                actor=actor,
-                action="payment.rejected",
-                entity="order",
-                entity_id=order_no,
-                after={"txn_id": txn_id, "amount_cents": amount_cents, "currency": currency},
-                reason="paid amount differs from the order amount",
-            )
-            uow.commit()
-            raise AmountMismatch(f"payment {txn_id} amount/currency does not match order")
-        _mark_paid(uow, order, txn_id, amount_cents, source, actor)
-        uow.commit()
-        return PaymentOutcome(order, "paid")
-
-
-def _flag_second_payment(
-    uow: UnitOfWork, order: Order, txn_id: str, amount_cents: int, actor: str
-) -> None:
-    """Another transaction for a settled order: the customer paid twice; a person refunds it."""
-    recorded = uow.session.scalar(select(Payment.txn_id).where(Payment.order_id == order.id))
-    if recorded == txn_id:
-        return  # a duplicate notification of the payment we have
-    flagged = uow.session.scalars(
-        select(Alert.message).where(Alert.order_id == order.id, Alert.kind == SECOND_PAYMENT)
-    )
-    if any(f"payment {txn_id} " in message for message in flagged):
-        return  # compared here, not with LIKE: SQLite's LIKE ignores case
-    uow.session.add(
-        Alert(
-            kind=SECOND_PAYMENT,
-            order_id=order.id,
-            product_id=order.product_id,
-            message=f"{order.order_no}: payment {txn_id} ({format_amount(amount_cents)}) arrived "
-            f"after the order was {order.status}; refund it"[:500],
-        )
-    )
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="payment.duplicate",
-        entity="order",
-        entity_id=order.order_no,
-        after={"txn_id": txn_id, "amount_cents": amount_cents, "recorded_txn_id": recorded},
-        reason="a second payment for a settled order",
-    )
-    uow.commit()
-
-
-def handle_payment_callback(*, uow: UnitOfWork, params: Mapping[str, str]) -> PaymentOutcome:
-    """A signed notification from the payment provider (SignatureError if forged)."""
-    callback = uow.payments.parse_callback(params)
-    if callback.status != PaymentStatus.PAID:
-        with uow:
-            order = repo.order_by_no(uow.session, callback.order_no)
-        return PaymentOutcome(order, "not_paid")
-    return record_payment(
-        uow=uow,
-        order_no=callback.order_no,
-        txn_id=callback.txn_id,
-        amount_cents=callback.amount_cents,
-        currency=callback.currency,
-        source="callback",
-        actor="payment-callback",
-    )
-
-
-def confirm_payment(*, uow: UnitOfWork, order_no: str, actor: str) -> PaymentOutcome:
-    """Staff: the callback was lost; ask the provider and mark paid if it says so."""
-    with uow:
-        order = repo.order_by_no(uow.session, order_no)
-    if order.status != OrderStatus.CREATED:
-        if not order.paid_cents:
-            raise NotAllowed(f"order {order_no} is {order.status}", code="order_state")
-        return PaymentOutcome(order, "already_paid")
-    answer = uow.payments.query_payment(order_no=order_no)
-    if answer.status != PaymentStatus.PAID or answer.txn_id is None:
-        with uow:
-            repo.audit(
-                uow.session,
-                actor=actor,
-                action="payment.confirm_refused",
-                entity="order",
-                entity_id=order_no,
-                reason=f"provider says {answer.status}",
-            )
-            uow.commit()
-        status = "unknown" if answer.status == PaymentStatus.UNKNOWN else "not_paid"
-        return PaymentOutcome(order, status)
-    return record_payment(
-        uow=uow,
-        order_no=order_no,
-        txn_id=answer.txn_id,
-        amount_cents=answer.amount_cents or 0,
-        currency=answer.currency or order.currency,
-        source="manual",
-        actor=actor,
-    )
+__all__ = [
+    "IntakeOutcome",
+    "OrderInput",
+    "PaymentOutcome",
+    "confirm_payment",
+    "handle_payment_callback",
+    "ingest_order",
+    "normalise_phone",
+    "record_payment",
+]

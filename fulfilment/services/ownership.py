@@ -36,11 +36,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import InvalidRequest, OwnershipLocked
+from fulfilment.events import KeysRevealed, OwnershipProofFailed
 from fulfilment.models import CardKey, DeliveryStatus, Order, OwnershipAttempt
 from fulfilment.uow import UnitOfWork
 
-MAX_CLAIMANT = 80  # the audit log's actor column
+MAX_CLAIMANT = 80  # a claimant's id, normalised (ownership_attempts.claimant holds 120)
 TELEGRAM = "tg:"
 
 
@@ -77,23 +79,20 @@ def normalise_claimant(claimant: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CZM").casefold()
 
 
-def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof) -> bool:
+def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: Actor, proof: Proof) -> bool:
     """True if `proof` matches the order; failures count per claimant and per order number."""
-    claimant = normalise_claimant(claimant)
-    if not claimant or len(claimant) > MAX_CLAIMANT:
-        # A failure that cannot be recorded would not count against the claimant.
-        raise InvalidRequest(f"claimant must be 1-{MAX_CLAIMANT} characters")
+    who = _normalised(claimant)
     if not (proof.telegram_id or proof.email or proof.phone):
         raise InvalidRequest("a proof needs a telegram id, an email or a phone")
     guessed = order_no[:64]
     with uow:
         # One proof per claimant and per order number at a time, or a burst of parallel
         # guesses would all pass the counts below before any failure is recorded.
-        repo.serialise(uow.session, f"ownership:{claimant}", f"ownership-order:{guessed}")
-        _raise_if_locked(uow, claimant)
+        repo.serialise(uow.session, f"ownership:{who.id}", f"ownership-order:{guessed}")
+        _raise_if_locked(uow, who.id)
         if _order_throttled(uow, guessed):
-            if not _own_telegram(claimant, proof):
-                _record_failure(uow, claimant, guessed, throttled=True)
+            if not _own_telegram(who.id, proof):
+                _record_failure(uow, who, guessed, throttled=True)
                 uow.commit()
                 raise OwnershipLocked(
                     "too many failed attempts on this order; try again later",
@@ -103,9 +102,19 @@ def verify_owner(*, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof)
         order = uow.session.scalars(select(Order).where(Order.order_no == order_no)).first()
         if order is not None and _matches(order, proof):
             return True
-        _record_failure(uow, claimant, guessed, throttled=False)
+        _record_failure(uow, who, guessed, throttled=False)
         uow.commit()
         return False
+
+
+def _normalised(claimant: Actor) -> Actor:
+    """The claimant as counted and logged: its id normalised (`normalise_claimant`)."""
+    who = normalise_claimant(claimant.id)
+    if not who or len(who) > MAX_CLAIMANT:
+        # A failure that cannot be recorded would not count against the claimant.
+        raise InvalidRequest(f"claimant must be 1-{MAX_CLAIMANT} characters")
+    name = claimant.name if claimant.name != claimant.id else who  # no raw spelling logged
+    return Actor(claimant.kind, who, name)
 
 
 def _own_telegram(claimant: str, proof: Proof) -> bool:
@@ -113,18 +122,15 @@ def _own_telegram(claimant: str, proof: Proof) -> bool:
     return bool(proof.telegram_id) and claimant == f"{TELEGRAM}{str(proof.telegram_id).strip()}"
 
 
-def _record_failure(uow: UnitOfWork, claimant: str, order_no: str, *, throttled: bool) -> None:
+def _record_failure(uow: UnitOfWork, claimant: Actor, order_no: str, *, throttled: bool) -> None:
     uow.session.add(
-        OwnershipAttempt(claimant=claimant, order_no=order_no, at=uow.clock(), throttled=throttled)
+        OwnershipAttempt(
+            claimant=claimant.id, order_no=order_no, at=uow.clock(), throttled=throttled
+        )
     )
     if not throttled:  # refusals while throttled are counted, not each written to the log
-        repo.audit(
-            uow.session,
-            actor=claimant,
-            action="ownership.failed",
-            entity="order",
-            entity_id=order_no,
-        )
+        failed = OwnershipProofFailed(order_no=order_no, claimant=claimant.id)
+        uow.record(failed, actor=claimant)
 
 
 def _order_throttled(uow: UnitOfWork, order_no: str) -> bool:
@@ -164,10 +170,10 @@ def _raise_if_locked(uow: UnitOfWork, claimant: str) -> None:
 
 
 def reveal_keys(
-    *, uow: UnitOfWork, order_no: str, claimant: str, proof: Proof
+    *, uow: UnitOfWork, order_no: str, claimant: Actor, proof: Proof
 ) -> list[RevealedKey] | None:
     """The plaintext keys of an order, only for its proven owner (None if not proven)."""
-    claimant = normalise_claimant(claimant)
+    claimant = _normalised(claimant)
     if not verify_owner(uow=uow, order_no=order_no, claimant=claimant, proof=proof):
         return None
     with uow:
@@ -180,13 +186,9 @@ def reveal_keys(
                 revealed.append(
                     RevealedKey(delivery.unit_no, uow.vault.decrypt(key.secret_encrypted))
                 )
-        repo.audit(
-            uow.session,
-            actor=claimant,
-            action="keys.revealed",
-            entity="order",
-            entity_id=order_no,
-            after={"units": [k.unit_no for k in revealed]},
+        shown = KeysRevealed(
+            order_no=order_no, claimant=claimant.id, unit_nos=tuple(k.unit_no for k in revealed)
         )
+        uow.record(shown, actor=claimant)
         uow.commit()
         return revealed

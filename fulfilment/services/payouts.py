@@ -13,7 +13,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from fulfilment import repository as repo
-from fulfilment.models import Alert, Order, OrderStatus, Payment, Refund, RefundStatus
+from fulfilment.actors import Actor
+from fulfilment.events import OrderRefunded, RefundFailed, RefundPaid, RefundPending
+from fulfilment.models import Order, OrderStatus, Payment, Refund, RefundStatus
+from fulfilment.outcomes import RefundCode
 from fulfilment.ports import RefundOutcome as ProviderOutcome
 from fulfilment.uow import UnitOfWork
 
@@ -23,12 +26,12 @@ RETRY = timedelta(seconds=30)
 @dataclass(frozen=True)
 class RefundResult:
     request_id: str
-    status: str  # succeeded | processing | pending_approval | rejected | failed
-    code: str
+    status: RefundStatus
+    code: RefundCode  # a refusal's reason, over_auto_limit, or the status itself
     amount_cents: int
 
 
-def pay_out(uow: UnitOfWork, refund_id: int) -> RefundResult:
+def pay_out(uow: UnitOfWork, refund_id: int, actor: Actor) -> RefundResult:
     """Pay out a PROCESSING refund (again, with the same idempotency key, if need be)."""
     with uow:
         refund = uow.session.get(Refund, refund_id)
@@ -51,14 +54,15 @@ def pay_out(uow: UnitOfWork, refund_id: int) -> RefundResult:
         order = repo.order_by_id(uow.session, refund.order_id, lock=True)
         if refund.status != RefundStatus.PROCESSING:
             return as_result(refund)
-        _settle(uow, refund, order, answer)
+        _settle(uow, refund, order, answer, actor)
         uow.commit()
         return as_result(refund)
 
 
-def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # type: ignore[no-untyped-def]
+def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer, actor: Actor) -> None:  # type: ignore[no-untyped-def]
     now = uow.clock()
     refund.last_message = (answer.message or "")[:500] or None
+    message = answer.message or ""
     if answer.outcome == ProviderOutcome.SUCCEEDED:
         refund.status, refund.finished_at, refund.next_attempt_at = (
             RefundStatus.SUCCEEDED,
@@ -69,50 +73,53 @@ def _settle(uow: UnitOfWork, refund: Refund, order: Order, answer) -> None:  # t
         order.refunded_cents += refund.amount_cents
         if order.refunded_cents >= order.paid_cents:
             before, order.status = order.status, OrderStatus.REFUNDED
-            repo.audit(
-                uow.session,
-                actor="payments",
-                action="order.refunded",
-                entity="order",
-                entity_id=order.order_no,
-                before={"status": before},
-                after={"status": order.status, "refunded_cents": order.refunded_cents},
+            refunded = OrderRefunded(
+                order_no=order.order_no,
+                status_before=before,
+                refunded_cents=order.refunded_cents,
             )
+            uow.record(refunded, actor=actor)
+        paid = RefundPaid(
+            order_no=order.order_no,
+            request_id=refund.request_id,
+            amount_cents=refund.amount_cents,
+            message=message,
+        )
+        uow.record(paid, actor=actor)
     elif answer.outcome == ProviderOutcome.FAILED:
         refund.status, refund.finished_at, refund.next_attempt_at = (
             RefundStatus.FAILED,
             now,
             None,
         )
-        uow.session.add(
-            Alert(
-                kind="refund_failed",
-                order_id=order.id,
-                message=f"refund {refund.request_id} failed: {answer.message}"[:500],
-            )
+        failed = RefundFailed(
+            order_no=order.order_no, request_id=refund.request_id, message=message
         )
+        uow.record(failed, actor=actor)
     else:
         refund.next_attempt_at = now + RETRY
-    repo.audit(
-        uow.session,
-        actor="payments",
-        action=f"refund.{answer.outcome}",
-        entity="order",
-        entity_id=order.order_no,
-        after={"request_id": refund.request_id, "status": refund.status},
-        reason=answer.message or None,
-    )
+        pending = RefundPending(
+            order_no=order.order_no,
+            request_id=refund.request_id,
+            outcome=answer.outcome,
+            message=message,
+        )
+        uow.record(pending, actor=actor)
 
 
-def resume_refund(*, uow: UnitOfWork, refund_id: int) -> RefundResult:
+def resume_refund(*, uow: UnitOfWork, refund_id: int, actor: Actor) -> RefundResult:
     """Sweeper: push a PROCESSING refund whose provider answer never came."""
-    return pay_out(uow, refund_id)
+    return pay_out(uow, refund_id, actor)
 
 
 def as_result(refund: Refund) -> RefundResult:
-    if refund.status == RefundStatus.REJECTED:
-        return RefundResult(refund.request_id, refund.status, refund.last_message or "", 0)
-    code = {RefundStatus.PENDING_APPROVAL: "over_auto_limit"}.get(
-        RefundStatus(refund.status), refund.status
+    """The outcome a stored refund stands for."""
+    status = RefundStatus(refund.status)
+    if status == RefundStatus.REJECTED:  # the refusal's reason is kept as its last message
+        return RefundResult(refund.request_id, status, RefundCode(refund.last_message or ""), 0)
+    code = (
+        RefundCode.OVER_AUTO_LIMIT
+        if status == RefundStatus.PENDING_APPROVAL
+        else RefundCode(status)
     )
-    return RefundResult(refund.request_id, refund.status, code, refund.amount_cents)
+    return RefundResult(refund.request_id, status, code, refund.amount_cents)

@@ -9,14 +9,19 @@ from datetime import datetime
 from sqlalchemy import select
 
 from fulfilment import repository as repo
+from fulfilment.alerts import AlertKind
 from fulfilment.models import (
     Alert,
     AuditEntry,
     CardKey,
     Delivery,
+    DeliveryStatus,
     Order,
+    OrderStatus,
     Product,
+    ProductKind,
     Refund,
+    RefundStatus,
     SupplierOrder,
 )
 from fulfilment.money import format_amount
@@ -27,10 +32,17 @@ from fulfilment.uow import UnitOfWork
 @dataclass(frozen=True)
 class DeliveryView:
     unit_no: int
-    status: str
+    status: DeliveryStatus
     key_hint: str | None  # masked, e.g. ****7F3K
     supplier_ref: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class RefundView:
+    request_id: str
+    amount: str
+    status: RefundStatus
 
 
 @dataclass(frozen=True)
@@ -38,11 +50,11 @@ class OrderView:
     order_no: str
     sku: str
     product_name: str
-    kind: str
+    kind: ProductKind
     quantity: int
-    amount: str
+    amount: str  # decimal text, e.g. "48.00"
     currency: str
-    status: str
+    status: OrderStatus
     paid: str
     refunded: str
     recharge_account: str | None
@@ -51,7 +63,7 @@ class OrderView:
     paid_at: datetime | None
     delivered_at: datetime | None
     deliveries: list[DeliveryView] = field(default_factory=list)
-    refunds: list[dict[str, object]] = field(default_factory=list)
+    refunds: list[RefundView] = field(default_factory=list)
 
 
 def get_order(*, uow: UnitOfWork, order_no: str) -> OrderView:
@@ -75,25 +87,25 @@ def _view(uow: UnitOfWork, order: Order) -> OrderView:
         deliveries.append(
             DeliveryView(
                 d.unit_no,
-                d.status,
+                DeliveryStatus(d.status),
                 key.hint if key else None,
                 sorder.supplier_ref if sorder else None,
                 d.created_at,
             )
         )
-    refunds: list[dict[str, object]] = [
-        {"request_id": r.request_id, "amount": format_amount(r.amount_cents), "status": r.status}
+    refunds = [
+        RefundView(r.request_id, format_amount(r.amount_cents), RefundStatus(r.status))
         for r in uow.session.scalars(select(Refund).where(Refund.order_id == order.id))
     ]
     return OrderView(
         order.order_no,
         product.sku,
         product.name,
-        product.kind,
+        ProductKind(product.kind),
         order.quantity,
         format_amount(order.amount_cents),
         order.currency,
-        order.status,
+        OrderStatus(order.status),
         format_amount(order.paid_cents),
         format_amount(order.refunded_cents),
         order.recharge_account,
@@ -109,7 +121,7 @@ def _view(uow: UnitOfWork, order: Order) -> OrderView:
 @dataclass(frozen=True)
 class AlertView:
     id: int
-    kind: str
+    kind: AlertKind
     message: str
     order_no: str | None
     sku: str | None
@@ -127,13 +139,18 @@ def open_alerts(*, uow: UnitOfWork, limit: int = 100) -> list[AlertView]:
             .order_by(Alert.id.desc())
             .limit(limit)
         ).all()
-        return [AlertView(a.id, a.kind, a.message, no, sku, a.created_at) for a, no, sku in rows]
+        return [
+            AlertView(a.id, AlertKind(a.kind), a.message, no, sku, a.created_at)
+            for a, no, sku in rows
+        ]
 
 
 @dataclass(frozen=True)
 class AuditView:
     at: datetime
-    actor: str
+    actor: str  # the actor's label, e.g. "agent:alice"
+    actor_kind: str | None  # None on entries written before actors had a kind
+    actor_name: str | None
     action: str
     before: dict[str, object] | None
     after: dict[str, object] | None
@@ -154,6 +171,8 @@ def order_history(*, uow: UnitOfWork, order_no: str) -> list[AuditView]:
             AuditView(
                 e.at,
                 e.actor,
+                e.actor_kind,
+                e.actor_name,
                 e.action,
                 e.before,
                 e.after,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
+from fulfilment.actors import Actor
 from fulfilment.models import (
     Order,
     OrderStatus,
@@ -34,9 +35,18 @@ class DueWork:
 
 def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
     """What is pending now (paid orders, stuck top-ups, unanswered refunds, reissues)."""
+    return DueWork(
+        due_orders(uow=uow, limit=limit),
+        due_refunds(uow=uow, limit=limit),
+        due_reissues(uow=uow, limit=limit),
+    )
+
+
+def due_orders(*, uow: UnitOfWork, limit: int = 200) -> list[str]:
+    """Order numbers to deliver or advance now (paid, delivering and due)."""
     with uow:
         now = uow.clock()
-        orders = list(
+        return list(
             uow.session.scalars(
                 select(Order.order_no)
                 .where(
@@ -47,7 +57,13 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
                 .limit(limit)
             )
         )
-        refunds = list(
+
+
+def due_refunds(*, uow: UnitOfWork, limit: int = 200) -> list[int]:
+    """Ids of PROCESSING refunds to push to the provider (again) now."""
+    with uow:
+        now = uow.clock()
+        return list(
             uow.session.scalars(
                 select(Refund.id)
                 .where(
@@ -57,7 +73,13 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
                 .limit(limit)
             )
         )
-        reissues = list(
+
+
+def due_reissues(*, uow: UnitOfWork, limit: int = 200) -> list[str]:
+    """Request ids of reissues left CHECKING whose retry time has come."""
+    with uow:
+        now = uow.clock()
+        return list(
             uow.session.scalars(
                 select(ReissueRequest.request_id)
                 .where(
@@ -67,16 +89,15 @@ def due_work(*, uow: UnitOfWork, limit: int = 200) -> DueWork:
                 .limit(limit)
             )
         )
-        return DueWork(orders, refunds, reissues)
 
 
 def run_due_work(
-    *, uow: UnitOfWork, limit: int = 200
+    *, uow: UnitOfWork, actor: Actor, limit: int = 200
 ) -> tuple[list[DeliveryOutcome], list[RefundResult]]:
     """Process everything that is due, one unit of work per item (for runners and tests)."""
     work = due_work(uow=uow, limit=limit)
-    deliveries = [deliver_order(uow=uow, order_no=no, actor="sweeper") for no in work.orders]
-    refunds = [resume_refund(uow=uow, refund_id=rid) for rid in work.refunds]
+    deliveries = [deliver_order(uow=uow, order_no=no, actor=actor) for no in work.orders]
+    refunds = [resume_refund(uow=uow, refund_id=rid, actor=actor) for rid in work.refunds]
     for request_id in work.reissues:
-        resume_reissue(uow=uow, request_id=request_id)
+        resume_reissue(uow=uow, request_id=request_id, actor=actor)
     return deliveries, refunds

@@ -12,25 +12,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
+from fulfilment.decisions import key_refusal
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
-from fulfilment.models import (
-    Alert,
-    CardKey,
-    DeliveryStatus,
-    KeyStatus,
-    Order,
-    OrderStatus,
-    Product,
-    ProductKind,
-    Refund,
-    RefundStatus,
+from fulfilment.events import (
+    RefundApproved,
+    RefundAwaitingApproval,
+    RefundRejected,
+    RefundRequested,
 )
+from fulfilment.models import CardKey, OrderStatus, Product, ProductKind, Refund, RefundStatus
 from fulfilment.money import format_amount, to_cents
-from fulfilment.ports import KeyCheckStatus
+from fulfilment.outcomes import RefundCode
 from fulfilment.redaction import redact_keys
 from fulfilment.services.keycheck import (
     KeyToCheck,
@@ -40,10 +37,14 @@ from fulfilment.services.keycheck import (
     redeemed_near_delivery,
 )
 from fulfilment.services.payouts import RefundResult, as_result, pay_out
+from fulfilment.services.refund_checks import (
+    approval_needed,
+    check_policy,
+    goodwill_refund,
+    remaining_cents,
+    stop_fulfilment,
+)
 from fulfilment.uow import UnitOfWork
-
-PENDING = (RefundStatus.PENDING_APPROVAL, RefundStatus.PROCESSING)
-NEEDS_APPROVAL = "refund_needs_approval"
 
 
 def request_refund(
@@ -52,9 +53,9 @@ def request_refund(
     order_no: str,
     request_id: str,
     reason: str,
-    requested_by: str,
+    requested_by: Actor,
     amount: Decimal | None = None,
-    approved_by: str | None = None,
+    approved_by: Actor | None = None,
 ) -> RefundResult:
     """Ask for a refund; idempotent on `request_id`."""
     if not request_id or len(request_id) > 80:
@@ -64,13 +65,13 @@ def request_refund(
     if existing is not None:
         if approved_by and existing.status == RefundStatus.PENDING_APPROVAL:
             return approve_refund(uow=uow, request_id=request_id, approved_by=approved_by)
-        return pay_out(uow, existing.id)
+        return pay_out(uow, existing.id, requested_by)
     _refuse_more_than_paid(uow, order_no, amount)  # before asking any supplier about keys
     keys_to_check = _keys_needing_check(uow, order_no, amount, approved_by)
     refusal = _first_refusal(uow, keys_to_check)
     if refusal is not None:
         _record_refusal(uow, order_no, request_id, requested_by, refusal)
-        return RefundResult(request_id, "rejected", refusal, 0)
+        return RefundResult(request_id, RefundStatus.REJECTED, refusal, 0)
     try:
         refund_id = _open(
             uow,
@@ -87,7 +88,7 @@ def request_refund(
             existing = _existing(uow, request_id, order_no)
         assert existing is not None
         refund_id = existing.id
-    return pay_out(uow, refund_id)
+    return pay_out(uow, refund_id, requested_by)
 
 
 def _existing(uow: UnitOfWork, request_id: str, order_no: str) -> Refund | None:
@@ -102,7 +103,7 @@ def _refuse_more_than_paid(uow: UnitOfWork, order_no: str, amount: Decimal | Non
         return
     with uow:
         order = repo.order_by_no(uow.session, order_no)
-        remaining = _remaining(uow, order)
+        remaining = remaining_cents(uow, order)
         if to_cents(amount) > remaining:
             raise NotAllowed(
                 f"refundable amount is {format_amount(remaining)} {order.currency}",
@@ -114,18 +115,18 @@ def _keys_needing_check(
     uow: UnitOfWork,
     order_no: str,
     amount: Decimal | None,
-    approved_by: str | None,
+    approved_by: Actor | None,
     pending: int | None = None,  # the refund being approved: its own hold does not count
 ) -> list[KeyToCheck]:
     with uow:
         order = repo.order_by_no(uow.session, order_no)
-        if order.status != OrderStatus.DELIVERED or _is_goodwill(uow, order, amount, pending):
+        if order.status != OrderStatus.DELIVERED or goodwill_refund(uow, order, amount, pending):
             return []
         product = uow.session.get(Product, order.product_id)
         assert product is not None
         if product.kind != ProductKind.CARD_KEY:
             return []
-        if not approved_by and _needs_approval(uow, order, amount):
+        if not approved_by and approval_needed(uow, order, amount):
             return []  # nothing is checked until a person approves
         return [
             describe_key(uow, uow.session.get(CardKey, d.card_key_id))  # type: ignore[arg-type]
@@ -133,43 +134,16 @@ def _keys_needing_check(
         ]
 
 
-def _first_refusal(uow: UnitOfWork, targets: list[KeyToCheck]) -> str | None:
-    """Ask the supplier about each key; the reason to refuse, or None if all are unused."""
+def _first_refusal(uow: UnitOfWork, targets: list[KeyToCheck]) -> RefundCode | None:
+    """Ask the supplier about each key (stopping at the first that refuses); None if all are
+    unused."""
     for target in targets:
         answer = check_key(uow, target)
-        if answer.status in (KeyCheckStatus.UNKNOWN, KeyCheckStatus.UNSUPPORTED):
-            return "check_unavailable"
-        if redeemed_near_delivery(answer, target.delivered_at, ambiguity(uow)):
-            return "redeemed_near_delivery"  # maybe bad on delivery: a person decides
-        if answer.status != KeyCheckStatus.UNUSED:
-            return "key_used"
+        near = redeemed_near_delivery(answer, target.delivered_at, ambiguity(uow))
+        refusal = key_refusal(answer.status, near_delivery=near)
+        if refusal is not None:
+            return refusal
     return None
-
-
-def _remaining(uow: UnitOfWork, order: Order, exclude: int | None = None) -> int:
-    # int(): PostgreSQL's SUM of a BIGINT is NUMERIC (a Decimal), which JSON cannot store.
-    held = int(
-        uow.session.scalar(
-            select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-                Refund.order_id == order.id,
-                Refund.status.in_(PENDING),
-                Refund.id != (exclude or 0),
-            )
-        )
-        or 0
-    )
-    return order.paid_cents - order.refunded_cents - held
-
-
-def _is_goodwill(
-    uow: UnitOfWork, order: Order, amount: Decimal | None, exclude: int | None = None
-) -> bool:
-    return amount is not None and to_cents(amount) < _remaining(uow, order, exclude)
-
-
-def _needs_approval(uow: UnitOfWork, order: Order, amount: Decimal | None) -> bool:
-    cents = to_cents(amount) if amount is not None else _remaining(uow, order)
-    return cents > uow.policy.refund_auto_approve_cents or _is_goodwill(uow, order, amount)
 
 
 def _open(
@@ -177,9 +151,9 @@ def _open(
     order_no: str,
     request_id: str,
     reason: str,
-    requested_by: str,
+    requested_by: Actor,
     amount: Decimal | None,
-    approved_by: str | None,
+    approved_by: Actor | None,
     *,
     checked: frozenset[int],
 ) -> int:
@@ -189,7 +163,7 @@ def _open(
         duplicate = _existing(uow, request_id, order_no)
         if duplicate is not None:
             return duplicate.id
-        remaining = _remaining(uow, order)
+        remaining = remaining_cents(uow, order)
         cents = to_cents(amount) if amount is not None else remaining
         if cents <= 0 or cents > remaining:
             raise NotAllowed(
@@ -197,120 +171,57 @@ def _open(
                 code="exceeds_paid" if cents > 0 else "nothing_to_refund",
             )
         goodwill = cents < remaining
-        approval = _needs_approval(uow, order, amount) and not approved_by
+        approval = approval_needed(uow, order, amount) and not approved_by
         reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
         if not goodwill:
             # Keys are checked only once a person approved, so a pending request skips that.
-            _check_policy(uow, order, checked, skip_check=approval)
+            check_policy(uow, order, checked, skip_check=approval)
         refund = Refund(
             request_id=request_id,
             order_id=order.id,
             amount_cents=cents,
             status=RefundStatus.PENDING_APPROVAL if approval else RefundStatus.PROCESSING,
             reason=reason[:500],
-            requested_by=requested_by,
-            decided_by=approved_by,
+            requested_by=requested_by.label,
+            decided_by=approved_by.label if approved_by else None,
             next_attempt_at=None if approval else uow.clock(),
         )
         uow.session.add(refund)
-        if approval:  # on the staff alert list until someone decides
-            uow.session.add(
-                Alert(
-                    kind=NEEDS_APPROVAL,
-                    order_id=order.id,
-                    message=f"refund {request_id} of {format_amount(cents)} {order.currency} "
-                    "waits for approval"[:500],
-                )
-            )
         if not approval and not goodwill:
-            _stop_fulfilment(uow, order, requested_by)
+            stop_fulfilment(uow, order, requested_by)
         uow.session.flush()
-        repo.audit(
-            uow.session,
-            actor=requested_by,
-            action="refund.requested",
-            entity="order",
-            entity_id=order_no,
-            after={
-                "request_id": request_id,
-                "amount_cents": cents,
-                "status": refund.status,
-                "goodwill": goodwill,
-            },
+        requested = RefundRequested(
+            order_no=order_no,
+            request_id=request_id,
+            amount_cents=cents,
+            status=refund.status,
+            goodwill=goodwill,
             reason=reason,
         )
+        uow.record(requested, actor=requested_by)
+        if approval:  # on the staff alert list until someone decides (an alert subscriber)
+            waiting = RefundAwaitingApproval(
+                order_no=order_no,
+                request_id=request_id,
+                amount_cents=cents,
+                currency=order.currency,
+            )
+            uow.record(waiting, actor=requested_by)
         uow.commit()
         return refund.id
 
 
-def _check_policy(
-    uow: UnitOfWork, order: Order, checked: frozenset[int], *, skip_check: bool = False
-) -> None:
-    if order.status == OrderStatus.CREATED or order.paid_cents == 0:
-        raise NotAllowed("the order was never paid", code="not_paid")
-    delivered = repo.active_deliveries(uow.session, order.id)
-    if order.status in (OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.REFUNDING):
-        return  # REFUNDING: fulfilment already stopped; a failed refund may be asked again
-    if order.status == OrderStatus.DELIVERING:
-        if delivered:
-            raise NotAllowed("partly delivered: a person must decide", code="partly_delivered")
-        product = uow.session.get(Product, order.product_id)
-        if product is not None and product.kind == ProductKind.DIRECT_TOPUP:
-            raise NotAllowed("the top-up is still with the supplier", code="delivery_in_progress")
-        return
-    if order.status == OrderStatus.DELIVERED:
-        if any(d.card_key_id is None for d in delivered):
-            raise NotAllowed("a delivered top-up cannot be taken back", code="delivered_topup")
-        # Every key taken back must be one the supplier just called unused (not one swapped
-        # in by a reissue while the check ran).
-        if not skip_check and not {d.card_key_id for d in delivered} <= checked:
-            raise NotAllowed("delivered keys must be checked first", code="not_checked")
-        return
-    raise NotAllowed(f"order is {order.status}", code="order_state")
-
-
-def _stop_fulfilment(uow: UnitOfWork, order: Order, actor: str) -> None:
-    """Undelivered: stop delivery now. Delivered keys (checked unused): revoke them."""
-    now = uow.clock()
-    for delivery in repo.active_deliveries(uow.session, order.id):
-        delivery.status, delivery.ended_at, delivery.end_reason = (
-            DeliveryStatus.REVOKED,
-            now,
-            "refund",
-        )
-        key = uow.session.get(CardKey, delivery.card_key_id)
-        if key is not None:
-            key.status = KeyStatus.REVOKED
-    before = order.status
-    order.status, order.next_attempt_at = OrderStatus.REFUNDING, None
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="order.refunding",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": before},
-        after={"status": order.status},
-    )
-
-
 def _record_refusal(
-    uow: UnitOfWork, order_no: str, request_id: str, actor: str, code: str
+    uow: UnitOfWork, order_no: str, request_id: str, actor: Actor, code: str
 ) -> None:
     with uow:
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action="refund.rejected",
-            entity="order",
-            entity_id=order_no,
-            after={"request_id": request_id},
-            reason=code,
+        uow.record(
+            RefundRejected(order_no=order_no, request_id=request_id, code=code), actor=actor
         )
         uow.commit()
 
 
-def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> RefundResult:
+def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: Actor) -> RefundResult:
     """Staff approval of a waiting refund: the policy and the key checks run again."""
     with uow:
         refund = uow.session.scalars(select(Refund).where(Refund.request_id == request_id)).first()
@@ -325,11 +236,15 @@ def approve_refund(*, uow: UnitOfWork, request_id: str, approved_by: str) -> Ref
     targets = _keys_needing_check(uow, order_no, amount, approved_by, pending=refund_id)
     refusal = _first_refusal(uow, targets)
     _decide(uow, refund_id, approved_by, frozenset(t.key_id for t in targets), refusal)
-    return pay_out(uow, refund_id)
+    return pay_out(uow, refund_id, approved_by)
 
 
 def _decide(
-    uow: UnitOfWork, refund_id: int, approved_by: str, checked: frozenset[int], refusal: str | None
+    uow: UnitOfWork,
+    refund_id: int,
+    approved_by: Actor,
+    checked: frozenset[int],
+    refusal: str | None,
 ) -> None:
     """Move a waiting refund to PROCESSING under the policy, or to REJECTED (kept on record)."""
     with uow:
@@ -338,26 +253,17 @@ def _decide(
         order = repo.order_by_id(uow.session, refund.order_id, lock=True)
         if refund.status != RefundStatus.PENDING_APPROVAL:
             return  # a concurrent approval decided first
-        remaining = _remaining(uow, order, exclude=refund.id)
+        remaining = remaining_cents(uow, order, exclude=refund.id)
         goodwill = refund.amount_cents < remaining
         try:
             if refusal is None and refund.amount_cents > remaining:
                 raise NotAllowed("more than is left to refund", code="exceeds_paid")
             if refusal is None and not goodwill:
-                _check_policy(uow, order, checked)
+                check_policy(uow, order, checked)
         except NotAllowed as exc:
             refusal = exc.code
         now = uow.clock()
-        refund.decided_by = approved_by
-        for alert in uow.session.scalars(
-            select(Alert).where(
-                Alert.order_id == order.id,
-                Alert.kind == NEEDS_APPROVAL,
-                Alert.resolved_at.is_(None),
-            )
-        ):
-            if alert.message.startswith(f"refund {refund.request_id} "):  # exact, unlike LIKE
-                alert.resolved_at = now
+        refund.decided_by = approved_by.label  # its waiting alert is resolved by a subscriber
         if refusal is not None:
             refund.status, refund.finished_at, refund.last_message = (
                 RefundStatus.REJECTED,
@@ -367,14 +273,21 @@ def _decide(
         else:
             refund.status, refund.next_attempt_at = RefundStatus.PROCESSING, now
             if not goodwill:
-                _stop_fulfilment(uow, order, approved_by)
-        repo.audit(
-            uow.session,
-            actor=approved_by,
-            action="refund.rejected" if refusal else "refund.approved",
-            entity="order",
-            entity_id=order.order_no,
-            after={"request_id": refund.request_id, "status": refund.status},
-            reason=refusal,
+                stop_fulfilment(uow, order, approved_by)
+        decided = (
+            RefundRejected(
+                order_no=order.order_no,
+                request_id=refund.request_id,
+                code=refusal,
+                status=refund.status,
+            )
+            if refusal is not None
+            else RefundApproved(
+                order_no=order.order_no,
+                request_id=refund.request_id,
+                amount_cents=refund.amount_cents,
+                status=refund.status,
+            )
         )
+        uow.record(decided, actor=approved_by)
         uow.commit()

@@ -3,9 +3,10 @@
 Steps (each its own transaction, the supplier call in between):
 1. record the request (idempotent on `request_id`), check state and limits;
 2. ask the key's supplier about the key;
-3. decide — confirmed bad (or unverifiable and policy allows): mark the old key invalid, open a
-   supplier claim, deliver a fresh key (or wait for stock like any order); otherwise reject or
-   hand to a person. Every decision is written to the audit log with its reason.
+3. decide (`decisions.decide_reissue`, a pure function of the facts) and apply it
+   (`replacement`): confirmed bad (or unverifiable and policy allows): mark the old key invalid,
+   open a supplier claim, deliver a fresh key (or wait for stock like any order); otherwise
+   reject or hand to a person. Every decision is written to the audit log with its reason.
 """
 
 from __future__ import annotations
@@ -13,33 +14,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
+from fulfilment.decisions import ReissueFacts, decide_reissue
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed
+from fulfilment.events import (
+    ReissueNeedsReview,
+    ReissueRequested,
+)
 from fulfilment.models import (
     CardKey,
     Delivery,
     DeliveryStatus,
-    KeyStatus,
     Order,
-    OrderStatus,
     Product,
     ProductKind,
     ReissueRequest,
     ReissueStatus,
-    SupplierClaim,
 )
-from fulfilment.ports import KeyCheckResult, KeyCheckStatus
+from fulfilment.outcomes import ReissueCode, ReissueState
+from fulfilment.ports import KeyCheckResult
 from fulfilment.redaction import redact_keys
-from fulfilment.services.delivery import STOCK_RETRY
 from fulfilment.services.keycheck import (
     ambiguity,
     check_key,
     describe_key,
     is_bad_on_delivery,
     redeemed_near_delivery,
+)
+from fulfilment.services.replacement import (
+    close_request,
+    customer_keys,
+    limit_hit,
+    replace_key,
 )
 from fulfilment.uow import UnitOfWork
 
@@ -50,9 +60,9 @@ RECHECK_AFTER = timedelta(minutes=1)  # the supplier could not check the key: as
 @dataclass(frozen=True)
 class ReissueOutcome:
     request_id: str
-    status: str  # reissued | waiting_stock | rejected | needs_review | check_unavailable
-    code: str  # why: key_bad, key_valid, redeemed_after_delivery, limit_order, ...
-    new_key_hint: str | None = None
+    status: ReissueState
+    code: ReissueCode  # why
+    new_key_hint: str | None = None  # masked
 
 
 def reissue_key(
@@ -61,7 +71,7 @@ def reissue_key(
     order_no: str,
     request_id: str,
     reason: str,
-    requested_by: str,
+    requested_by: Actor,
     unit_no: int | None = None,
     override: bool = False,
 ) -> ReissueOutcome:
@@ -77,16 +87,17 @@ def reissue_key(
     return _decide(uow, request_id, result, override, requested_by)
 
 
-def resume_reissue(*, uow: UnitOfWork, request_id: str) -> ReissueOutcome:
+def resume_reissue(*, uow: UnitOfWork, request_id: str, actor: Actor) -> ReissueOutcome:
     """Sweeper: finish a request left CHECKING by a crash or an unreachable supplier."""
     with uow:
         request = uow.session.scalars(
             select(ReissueRequest).where(ReissueRequest.request_id == request_id)
         ).one()
         order_no = repo.order_by_id(uow.session, request.order_id).order_no
-        reason, requested_by = request.reason, request.requested_by
+        reason = request.reason
+    # The request exists, so `requested_by` only attributes the decision: to whoever resumes.
     return reissue_key(
-        uow=uow, order_no=order_no, request_id=request_id, reason=reason, requested_by=requested_by
+        uow=uow, order_no=order_no, request_id=request_id, reason=reason, requested_by=actor
     )
 
 
@@ -106,7 +117,7 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
             key = uow.session.get(CardKey, delivery.card_key_id)
             assert key is not None
             if existing is None:
-                limit = None if override else _limit_hit(uow, order)
+                limit = None if override else limit_hit(uow, order)
                 reason = redact_keys(uow.session, uow.vault, reason)  # a pasted key stays out
                 request = ReissueRequest(
                     request_id=request_id,
@@ -115,20 +126,29 @@ def _open_request(uow, order_no, request_id, reason, requested_by, unit_no, over
                     status=ReissueStatus.NEEDS_REVIEW if limit else ReissueStatus.CHECKING,
                     next_attempt_at=None if limit else uow.clock() + RESUME_AFTER,
                     reason=reason[:500],
-                    requested_by=requested_by,
+                    requested_by=requested_by.label,
                     decision=limit,
                 )
                 uow.session.add(request)
                 uow.session.flush()
-                repo.audit(
-                    uow.session,
-                    actor=requested_by,
-                    action="reissue.requested",
-                    entity="order",
-                    entity_id=order_no,
-                    after={"request_id": request_id, "key": key.hint, "status": request.status},
+                requested = ReissueRequested(
+                    order_no=order_no,
+                    request_id=request_id,
+                    key_hint=key.hint,
+                    status=request.status,
                     reason=limit or reason,
                 )
+                uow.record(requested, actor=requested_by)
+                if limit:
+                    review = ReissueNeedsReview(
+                        order_no=order_no,
+                        request_id=request_id,
+                        code=limit.split(":")[0],
+                        check=None,
+                        detail=limit,
+                        on_request=True,
+                    )
+                    uow.record(review, actor=requested_by)
                 uow.commit()
                 if limit:
                     return None, _as_outcome(uow, request)
@@ -169,60 +189,12 @@ def _delivery_for(uow: UnitOfWork, order: Order, unit_no: int | None) -> Deliver
     raise InvalidRequest(f"unit {unit_no} of {order.order_no} has no delivered key")
 
 
-def _customer_keys(order: Order) -> list[str]:
-    contacts = (
-        ("email", order.buyer_email),
-        ("phone", order.buyer_phone),
-        ("telegram", order.buyer_telegram_id),
-    )
-    return [f"reissue-customer:{kind}:{value}" for kind, value in contacts if value]
-
-
-def _limit_hit(uow: UnitOfWork, order: Order) -> str | None:
-    policy = uow.policy
-    done = ReissueRequest.status == ReissueStatus.REISSUED
-    per_order = (
-        uow.session.scalar(
-            select(func.count())
-            .select_from(ReissueRequest)
-            .where(ReissueRequest.order_id == order.id, done)
-        )
-        or 0
-    )
-    if per_order >= policy.reissue_max_per_order:
-        return f"limit_order: {per_order} reissues already on this order"
-    contacts = [
-        c
-        for c in (
-            Order.buyer_email == order.buyer_email if order.buyer_email else None,
-            Order.buyer_phone == order.buyer_phone if order.buyer_phone else None,
-            Order.buyer_telegram_id == order.buyer_telegram_id
-            if order.buyer_telegram_id
-            else None,
-        )
-        if c is not None
-    ]
-    since = uow.clock() - timedelta(days=policy.reissue_customer_window_days)
-    per_customer = (
-        uow.session.scalar(
-            select(func.count())
-            .select_from(ReissueRequest)
-            .join(Order, Order.id == ReissueRequest.order_id)
-            .where(done, ReissueRequest.created_at >= since, or_(*contacts))
-        )
-        or 0
-    )
-    if per_customer >= policy.reissue_max_per_customer:
-        return f"limit_customer: {per_customer} reissues for this customer in the window"
-    return None
-
-
 def _decide(
     uow: UnitOfWork,
     request_id: str,
     result: KeyCheckResult,
     override: bool,
-    actor: str,
+    actor: Actor,
 ) -> ReissueOutcome:
     with uow:
         request = uow.session.scalars(
@@ -236,125 +208,40 @@ def _decide(
         key = uow.session.get(CardKey, delivery.card_key_id)
         assert key is not None
         request.check_result = result.status
-        bad = is_bad_on_delivery(result, key.delivered_at, ambiguity(uow))
-        if result.status == KeyCheckStatus.UNKNOWN and not override:
-            # Stays CHECKING: repeating the request checks again, and so does the sweeper.
-            request.next_attempt_at = uow.clock() + RECHECK_AFTER
-            uow.commit()
-            return ReissueOutcome(request_id, "check_unavailable", "check_unavailable")
         # Limits are checked again under the order lock and a lock per customer contact:
         # concurrent requests (on this order or the customer's others) all passed the first
         # check before any of them was decided.
-        repo.serialise(uow.session, *_customer_keys(order))
-        limit = None if override else _limit_hit(uow, order)
-        if delivery.status != DeliveryStatus.ACTIVE:
-            _close(uow, request, order, ReissueStatus.REJECTED, "already_replaced", actor)
-        elif limit and (bad or result.status == KeyCheckStatus.UNSUPPORTED):
-            _close(uow, request, order, ReissueStatus.NEEDS_REVIEW, limit, actor)
-        elif (
-            bad
-            or override
-            or (
-                bad is None
-                and result.status == KeyCheckStatus.UNSUPPORTED
-                and uow.policy.reissue_without_check
+        repo.serialise(uow.session, *customer_keys(order))
+        decision = decide_reissue(
+            ReissueFacts(
+                check=result.status,
+                bad=is_bad_on_delivery(result, key.delivered_at, ambiguity(uow)),
+                delivery_active=delivery.status == DeliveryStatus.ACTIVE,
+                limit=None if override else limit_hit(uow, order),
+                override=override,
+                reissue_without_check=uow.policy.reissue_without_check,
+                near_delivery=redeemed_near_delivery(result, key.delivered_at, ambiguity(uow)),
             )
-        ):
-            why = (
-                "override" if override and not bad else ("key_bad" if bad else "unchecked_policy")
-            )
-            _replace(uow, order, delivery, key, why, actor)
-            _close(uow, request, order, ReissueStatus.REISSUED, why, actor)
-        elif bad is False and result.status == KeyCheckStatus.UNUSED:
-            _close(uow, request, order, ReissueStatus.REJECTED, "key_valid", actor)
-        elif bad is False:
-            _close(
-                uow, request, order, ReissueStatus.NEEDS_REVIEW, "redeemed_after_delivery", actor
-            )
-        elif redeemed_near_delivery(result, key.delivered_at, ambiguity(uow)):
-            # Before or after the delivery, nobody can tell: a person decides.
-            _close(
-                uow, request, order, ReissueStatus.NEEDS_REVIEW, "redeemed_near_delivery", actor
-            )
-        else:
-            _close(uow, request, order, ReissueStatus.NEEDS_REVIEW, "cannot_verify", actor)
+        )
+        if decision.status == ReissueStatus.CHECKING:
+            # Stays CHECKING: repeating the request checks again, and so does the sweeper.
+            request.next_attempt_at = uow.clock() + RECHECK_AFTER
+            uow.commit()
+            unavailable = ReissueState.CHECK_UNAVAILABLE
+            return ReissueOutcome(request_id, unavailable, ReissueCode.CHECK_UNAVAILABLE)
+        if decision.status == ReissueStatus.REISSUED:
+            replace_key(uow, order, delivery, key, request, decision.code, actor)
+        close_request(uow, request, order, decision, actor)
         uow.commit()
         return _as_outcome(uow, request)
 
 
-def _replace(
-    uow: UnitOfWork, order: Order, delivery: Delivery, key: CardKey, why: str, actor: str
-) -> None:
-    now = uow.clock()
-    delivery.status, delivery.ended_at, delivery.end_reason = (
-        DeliveryStatus.REPLACED,
-        now,
-        f"reissue: {why}",
-    )
-    key.status = KeyStatus.INVALID
-    product = uow.session.get(Product, order.product_id)
-    assert product is not None
-    uow.session.add(
-        SupplierClaim(
-            supplier_id=key.supplier_id,
-            card_key_id=key.id,
-            order_id=order.id,
-            amount_cents=product.face_value_cents,
-            reason=f"key {key.hint} bad on delivery ({why})",
-        )
-    )
-    uow.session.flush()
-    fresh = repo.take_available_keys(uow.session, product.id, 1)
-    if fresh:
-        new = fresh[0]
-        new.status, new.order_id, new.delivered_at = KeyStatus.DELIVERED, order.id, now
-        uow.session.add(
-            Delivery(
-                order_id=order.id,
-                unit_no=delivery.unit_no,
-                card_key_id=new.id,
-                status=DeliveryStatus.ACTIVE,
-                created_at=now,
-            )
-        )
-    else:
-        order.status, order.next_attempt_at = OrderStatus.DELIVERING, now + STOCK_RETRY
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="key.invalidated",
-        entity="order",
-        entity_id=order.order_no,
-        after={
-            "old_key": key.hint,
-            "new_key": fresh[0].hint if fresh else None,
-            "claim": "opened",
-            "order_status": order.status,
-        },
-        reason=why,
-    )
-
-
-def _close(
-    uow: UnitOfWork, request: ReissueRequest, order: Order, status: str, code: str, actor: str
-) -> None:
-    request.status, request.decision, request.next_attempt_at = status, code, None
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action=f"reissue.{status}",
-        entity="order",
-        entity_id=order.order_no,
-        after={"request_id": request.request_id, "check": request.check_result},
-        reason=code,
-    )
-
-
 def _as_outcome(uow: UnitOfWork, request: ReissueRequest) -> ReissueOutcome:
-    code = (request.decision or request.status).split(":")[0]
-    status = request.status
+    """The outcome a decided request stands for (its decision text starts with the code)."""
+    code = ReissueCode((request.decision or request.status).split(":")[0])
+    status = ReissueState(request.status)
     hint = None
-    if status == ReissueStatus.REISSUED:
+    if status == ReissueState.REISSUED:
         delivery = uow.session.get(Delivery, request.delivery_id)
         assert delivery is not None
         current = uow.session.scalars(
@@ -365,7 +252,7 @@ def _as_outcome(uow: UnitOfWork, request: ReissueRequest) -> ReissueOutcome:
             )
         ).first()
         if current is None:
-            status = "waiting_stock"
+            status = ReissueState.WAITING_STOCK
         else:
             key = uow.session.get(CardKey, current.card_key_id)
             hint = key.hint if key else None

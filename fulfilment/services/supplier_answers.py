@@ -11,12 +11,23 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
+from fulfilment.events import (
+    OrderDelivered,
+    SupplierUnreachable,
+    TopupAnswered,
+    TopupContradicted,
+    TopupSucceeded,
+    TopupSucceededLate,
+)
 from fulfilment.models import (
-    Alert,
+    AuditEntry,
     Delivery,
     DeliveryStatus,
     Order,
     OrderStatus,
+    ProductKind,
+    Supplier,
     SupplierOrder,
 )
 from fulfilment.models import SupplierOrderStatus as S
@@ -31,7 +42,7 @@ def _poll(uow: UnitOfWork) -> timedelta:
 
 
 def record_answer(
-    uow: UnitOfWork, sorder_id: int, result: SupplierResult, *, via: str, actor: str
+    uow: UnitOfWork, sorder_id: int, result: SupplierResult, *, via: str, actor: Actor
 ) -> None:
     """Record what the supplier said about one attempt (idempotent for terminal states)."""
     with uow:
@@ -72,21 +83,17 @@ def record_answer(
             sorder.status, sorder.needs_submit, sorder.next_check_at = S.SUBMITTING, True, now
             _wake(order, now)
         else:
-            _transient(uow, order, sorder, via)
+            _transient(uow, order, sorder, via, actor)
             _wake(order, sorder.next_check_at)
-        repo.audit(
-            uow.session,
-            actor=actor,
-            action=f"topup.{via}_answer",
-            entity="order",
-            entity_id=order.order_no,
-            after={
-                "request_ref": sorder.request_ref,
-                "answer": result.outcome,
-                "status": sorder.status,
-            },
-            reason=result.message or None,
+        answered = TopupAnswered(
+            order_no=order.order_no,
+            via=via,
+            request_ref=sorder.request_ref,
+            answer=result.outcome,
+            status=sorder.status,
+            message=result.message or "",
         )
+        uow.record(answered, actor=actor)
         uow.commit()
 
 
@@ -96,43 +103,39 @@ def _flag_once(
     sorder: SupplierOrder,
     kind: str,
     result: SupplierResult,
-    actor: str,
+    actor: Actor,
 ) -> None:
-    flagged = uow.session.scalar(
-        select(Alert.id).where(
-            Alert.order_id == order.id,
-            Alert.kind == kind,
-            Alert.message.startswith(f"{sorder.request_ref} ", autoescape=True),
+    """Record a contradicting answer once per attempt (an alert subscriber tells a person)."""
+    recorded = uow.session.scalars(
+        select(AuditEntry.after).where(
+            AuditEntry.entity == "order",
+            AuditEntry.entity_id == order.order_no,
+            AuditEntry.action == f"topup.{kind}",
         )
     )
-    if flagged is not None:
+    if any(after and after.get("request_ref") == sorder.request_ref for after in recorded):
         return
-    message = f"{sorder.request_ref} answered {result.outcome} after it was {sorder.status}"
-    uow.session.add(Alert(kind=kind, order_id=order.id, message=message[:500]))
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action=f"topup.{kind}",
-        entity="order",
-        entity_id=order.order_no,
-        after={"request_ref": sorder.request_ref, "answer": result.outcome},
-        reason=result.message or None,
+    contradicted = TopupContradicted(
+        order_no=order.order_no,
+        request_ref=sorder.request_ref,
+        kind=kind,
+        answer=result.outcome,
+        attempt_status=sorder.status,
+        message=result.message or "",
     )
+    uow.record(contradicted, actor=actor)
     uow.commit()
 
 
-def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: str) -> None:
+def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: Actor) -> None:
     now = uow.clock()
     sorder.status, sorder.finished_at, sorder.next_check_at = S.SUCCESS, now, None
     if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
         # e.g. a late success after a refund: money moved twice; a person must sort it out.
-        uow.session.add(
-            Alert(
-                kind="late_supplier_success",
-                order_id=order.id,
-                message=f"{sorder.request_ref} succeeded after order was {order.status}",
-            )
+        late = TopupSucceededLate(
+            order_no=order.order_no, request_ref=sorder.request_ref, order_status=order.status
         )
+        uow.record(late, actor=actor)
         return
     uow.session.add(
         Delivery(
@@ -144,23 +147,31 @@ def _succeed(uow: UnitOfWork, order: Order, sorder: SupplierOrder, actor: str) -
         )
     )
     order.status, order.delivered_at, order.next_attempt_at = OrderStatus.DELIVERED, now, None
+    supplier = uow.session.get(Supplier, sorder.supplier_id)
+    succeeded = TopupSucceeded(
+        order_no=order.order_no,
+        supplier=supplier.code if supplier else "",
+        supplier_ref=sorder.supplier_ref,
+    )
+    uow.record(succeeded, actor=actor)
+    uow.record(OrderDelivered(order_no=order.order_no, kind=ProductKind.DIRECT_TOPUP), actor=actor)
 
 
-def _transient(uow: UnitOfWork, order: Order, sorder: SupplierOrder, via: str) -> None:
+def _transient(
+    uow: UnitOfWork, order: Order, sorder: SupplierOrder, via: str, actor: Actor
+) -> None:
     sorder.transient_errors += 1
     if sorder.status == S.SUBMITTING or via == "submit":
         sorder.status = S.UNKNOWN  # the submit may or may not have arrived: query next
     delay = min(_poll(uow) * (2 ** min(sorder.transient_errors - 1, 10)), MAX_BACKOFF)
     sorder.next_check_at = uow.clock() + delay
     if sorder.transient_errors == uow.policy.supplier_max_transient_retries:
-        uow.session.add(
-            Alert(
-                kind="supplier_unreachable",
-                order_id=order.id,
-                message=f"{sorder.request_ref}: {sorder.transient_errors} "
-                "unanswered calls; still retrying",
-            )
+        unreachable = SupplierUnreachable(
+            order_no=order.order_no,
+            request_ref=sorder.request_ref,
+            errors=sorder.transient_errors,
         )
+        uow.record(unreachable, actor=actor)
 
 
 def _wake(order: Order, at: datetime | None) -> None:

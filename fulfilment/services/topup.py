@@ -21,9 +21,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from fulfilment import repository as repo
+from fulfilment.actors import Actor
 from fulfilment.errors import NotFound
+from fulfilment.events import TopupFailed, TopupSubmitting
 from fulfilment.models import (
-    Alert,
     Order,
     OrderStatus,
     ProductSupplier,
@@ -31,6 +32,7 @@ from fulfilment.models import (
     SupplierOrder,
 )
 from fulfilment.models import SupplierOrderStatus as S
+from fulfilment.outcomes import DeliveryState
 from fulfilment.ports import SupplierOutcome, SupplierResult
 from fulfilment.services.delivery import DeliveryOutcome
 from fulfilment.services.supplier_answers import record_answer
@@ -51,7 +53,7 @@ class _Step:
     amount_cents: int | None = None
 
 
-def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> DeliveryOutcome:
+def advance_topup(*, uow: UnitOfWork, order_no: str, actor: Actor) -> DeliveryOutcome:
     """Move a top-up order forward as far as the suppliers' answers allow right now."""
     for _ in range(MAX_STEPS):
         step = _next_step(uow, order_no, actor)
@@ -82,7 +84,7 @@ def advance_topup(*, uow: UnitOfWork, order_no: str, actor: str = "system") -> D
     return topup_outcome(uow=uow, order_no=order_no)
 
 
-def _next_step(uow: UnitOfWork, order_no: str, actor: str) -> _Step:
+def _next_step(uow: UnitOfWork, order_no: str, actor: Actor) -> _Step:
     with uow:
         order = repo.order_by_no(uow.session, order_no, lock=True)
         if order.status not in (OrderStatus.PAID, OrderStatus.DELIVERING):
@@ -123,7 +125,7 @@ def _next_step(uow: UnitOfWork, order_no: str, actor: str) -> _Step:
         return _Step("query", current.id, supplier.code, current.request_ref)
 
 
-def _start_next_supplier(uow: UnitOfWork, order: Order, actor: str) -> _Step:
+def _start_next_supplier(uow: UnitOfWork, order: Order, actor: Actor) -> _Step:
     tried = set(
         uow.session.scalars(
             select(SupplierOrder.supplier_id).where(SupplierOrder.order_id == order.id)
@@ -161,20 +163,15 @@ def _start_next_supplier(uow: UnitOfWork, order: Order, actor: str) -> _Step:
     order.status = OrderStatus.DELIVERING
     order.next_attempt_at = now + _grace(uow)
     uow.session.flush()
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="topup.submitting",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": before},
-        after={
-            "status": order.status,
-            "supplier": supplier.code,
-            "attempt": attempt,
-            "request_ref": sorder.request_ref,
-        },
+    submitting = TopupSubmitting(
+        order_no=order.order_no,
+        supplier=supplier.code,
+        attempt=attempt,
+        request_ref=sorder.request_ref,
+        status_before=before,
+        status=order.status,
     )
+    uow.record(submitting, actor=actor)
     return _Step(
         "submit",
         sorder.id,
@@ -186,28 +183,18 @@ def _start_next_supplier(uow: UnitOfWork, order: Order, actor: str) -> _Step:
     )
 
 
-def _fail_order(uow: UnitOfWork, order: Order, actor: str, *, tried: int) -> None:
+def _fail_order(uow: UnitOfWork, order: Order, actor: Actor, *, tried: int) -> None:
     before = order.status
     order.status, order.next_attempt_at = OrderStatus.FAILED, None
     order.fail_reason = f"all {tried} supplier(s) failed" if tried else "no supplier available"
-    uow.session.add(
-        Alert(
-            kind="topup_failed",
-            order_id=order.id,
-            product_id=order.product_id,
-            message=f"{order.order_no}: {order.fail_reason}; refundable",
-        )
-    )
-    repo.audit(
-        uow.session,
-        actor=actor,
-        action="order.failed",
-        entity="order",
-        entity_id=order.order_no,
-        before={"status": before},
-        after={"status": order.status},
+    product = uow.session.get(repo.Product, order.product_id)
+    failed = TopupFailed(
+        order_no=order.order_no,
+        sku=product.sku if product else "",
         reason=order.fail_reason,
+        status_before=before,
     )
+    uow.record(failed, actor=actor)
 
 
 def _grace(uow: UnitOfWork) -> timedelta:
@@ -215,7 +202,7 @@ def _grace(uow: UnitOfWork) -> timedelta:
 
 
 def handle_supplier_callback(
-    *, uow: UnitOfWork, supplier_code: str, params: Mapping[str, str]
+    *, uow: UnitOfWork, supplier_code: str, params: Mapping[str, str], actor: Actor
 ) -> DeliveryOutcome:
     """A supplier's signed result notification (SignatureError if forged)."""
     callback = uow.suppliers.get(supplier_code).parse_callback(params)
@@ -228,9 +215,9 @@ def handle_supplier_callback(
             raise NotFound(f"no supplier order {callback.request_ref!r} at {supplier_code}")
         order_no = repo.order_by_id(uow.session, sorder.order_id).order_no
     result = SupplierResult(callback.outcome, callback.supplier_ref, callback.message)
-    record_answer(uow, sorder.id, result, via="callback", actor=f"supplier:{supplier_code}")
+    record_answer(uow, sorder.id, result, via="callback", actor=actor)
     if callback.outcome == SupplierOutcome.FAILED:
-        return advance_topup(uow=uow, order_no=order_no, actor=f"supplier:{supplier_code}")
+        return advance_topup(uow=uow, order_no=order_no, actor=actor)
     return topup_outcome(uow=uow, order_no=order_no)
 
 
@@ -239,10 +226,10 @@ def topup_outcome(*, uow: UnitOfWork, order_no: str) -> DeliveryOutcome:
     with uow:
         order = repo.order_by_no(uow.session, order_no)
         status = {
-            OrderStatus.DELIVERED: "delivered",
-            OrderStatus.FAILED: "failed",
-            OrderStatus.DELIVERING: "in_progress",
-            OrderStatus.PAID: "in_progress",
-        }.get(OrderStatus(order.status), "not_deliverable")
+            OrderStatus.DELIVERED: DeliveryState.DELIVERED,
+            OrderStatus.FAILED: DeliveryState.FAILED,
+            OrderStatus.DELIVERING: DeliveryState.IN_PROGRESS,
+            OrderStatus.PAID: DeliveryState.IN_PROGRESS,
+        }.get(OrderStatus(order.status), DeliveryState.NOT_DELIVERABLE)
         delivered = 1 if order.status == OrderStatus.DELIVERED else 0
         return DeliveryOutcome(order_no, status, delivered, 1, order.fail_reason or "")

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from fulfilment.actors import Actor
 from fulfilment.services import orders, topup
-from kamidesk.api.deps import JobsDep, UowDep, no_nul_in_url
+from kamidesk.api.deps import UowDep, no_nul_in_url
 from kamidesk.observability.logs import bind_order
 
 router = APIRouter(
@@ -22,15 +23,15 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @router.post("/payment", response_class=PlainTextResponse)
-async def payment_callback(request: Request, uow: UowDep, jobs: JobsDep) -> str:
+async def payment_callback(request: Request, uow: UowDep) -> str:
     """Payment notification; answers `success` so the provider stops retrying."""
     params = await _form(request)
     bind_order(params.get("order_no"))  # logs of this request name the order
-    outcome = await run_in_threadpool(
-        lambda: orders.handle_payment_callback(uow=uow, params=params)
+    await run_in_threadpool(
+        lambda: orders.handle_payment_callback(
+            uow=uow, params=params, actor=Actor.system("payment-callback")
+        )
     )
-    if outcome.status == "paid":
-        await jobs.trigger_delivery(outcome.order.order_no)
     return "success"
 
 
@@ -39,6 +40,11 @@ async def supplier_callback(code: str, request: Request, uow: UowDep) -> str:
     """A supplier's top-up result notification."""
     params = await _form(request)
     await run_in_threadpool(
-        lambda: topup.handle_supplier_callback(uow=uow, supplier_code=code, params=params)
+        lambda: topup.handle_supplier_callback(
+            uow=uow,
+            supplier_code=code,
+            params=params,
+            actor=Actor.system(f"supplier:{code}"),
+        )
     )
     return "success"

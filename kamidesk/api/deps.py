@@ -1,67 +1,70 @@
-"""Request-scoped dependencies: the container, the job trigger and bearer-token auth."""
+"""Request-scoped dependencies: the container, the job runner and who is calling.
+
+Callers are `Actor`s: the shop's systems (`Actor.shop()`, by the shop API token) or agents,
+whom the container's `AgentDirectory` resolves (by default the staff token is the agent
+`staff`). Routes declare `ShopCaller` (shop or agent) or `CurrentAgent` (agents only).
+"""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from fulfilment.actors import Actor, ActorKind
 from fulfilment.uow import UnitOfWork
+from kamidesk.agents import Credentials, matches
 from kamidesk.bootstrap import Container
 from kamidesk.jobs import Jobs
 
 bearer = HTTPBearer(auto_error=False)
+SHOP = Actor.shop()
 
 
 def container(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
 
 
-def jobs(request: Request) -> Jobs:
-    return request.app.state.jobs  # type: ignore[no-any-return]
+def jobs(box: Annotated[Container, Depends(container)]) -> Jobs:
+    return box.jobs
 
 
 def uow(box: Annotated[Container, Depends(container)]) -> UnitOfWork:
     return box.uow()
 
 
-def _matches(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def _role(creds: HTTPAuthorizationCredentials | None, box: Container) -> str | None:
-    if creds is None or creds.scheme.lower() != "bearer":
-        return None
-    settings = box.settings
-    if _matches(creds.credentials, settings.staff_api_token.get_secret_value()):
-        return "staff"
-    if _matches(creds.credentials, settings.shop_api_token.get_secret_value()):
-        return "shop"
-    return None
-
-
-def shop_or_staff(
+def credentials(
+    request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Credentials:
+    """What the request presented (a bearer token, cookies)."""
+    token = creds.credentials if creds is not None and creds.scheme.lower() == "bearer" else None
+    return Credentials(bearer=token, cookies=dict(request.cookies))
+
+
+def current_caller(
+    given: Annotated[Credentials, Depends(credentials)],
     box: Annotated[Container, Depends(container)],
-) -> str:
-    """The caller's role; 401 without a valid bearer token."""
-    role = _role(creds, box)
-    if role is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a valid bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return role
+) -> Actor:
+    """The shop or an agent; 401 without valid credentials."""
+    agent = box.agents.authenticate(given)
+    if agent is not None:
+        return agent
+    if given.bearer is not None and matches(given.bearer, box.settings.shop_api_token):
+        return SHOP
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "a valid bearer token is required",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
-def staff_only(role: Annotated[str, Depends(shop_or_staff)]) -> str:
-    """Staff actions (reissue, refund, manual payment confirmation)."""
-    if role != "staff":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this action needs the staff token")
-    return role
+def current_agent(caller: Annotated[Actor, Depends(current_caller)]) -> Actor:
+    """An agent (staff actions: reissue, refund, manual payment confirmation); 403 for the shop."""
+    if caller.kind != ActorKind.AGENT:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this action needs an agent (staff) token")
+    return caller
 
 
 def no_nul_in_url(request: Request) -> None:
@@ -73,5 +76,5 @@ def no_nul_in_url(request: Request) -> None:
 
 UowDep = Annotated[UnitOfWork, Depends(uow)]
 JobsDep = Annotated[Jobs, Depends(jobs)]
-ShopDep = Annotated[str, Depends(shop_or_staff)]
-StaffDep = Annotated[str, Depends(staff_only)]
+ShopCaller = Annotated[Actor, Depends(current_caller)]
+CurrentAgent = Annotated[Actor, Depends(current_agent)]

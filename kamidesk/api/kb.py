@@ -1,8 +1,9 @@
 """Knowledge-base admin API: articles, search, feedback, report (mounted at /api/v1/kb).
 
 Routes only parse input, call `KnowledgeBaseService` and shape the output. The service comes
-from `app.state.kb` (set at start-up); when absent it is built on first use from the app's
-container, with the packaged articles.
+from `app.state.kb`, which the app sets at start-up from its container; a bare app that mounts
+only this router (tests, tools) gets one built on first use, with the packaged articles. The
+knowledge base's errors reach the client through the shared mapping (`kamidesk.api.errors`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from kamidesk.api.schemas import INT32_MAX
-from knowledge_base import (
-    Article,
-    ArticleFormatError,
-    ArticleNotFound,
-    FeedbackError,
-    KnowledgeBase,
-    KnowledgeBaseService,
-)
+from knowledge_base import Article, KnowledgeBase, KnowledgeBaseService
 from knowledge_base.engine import SearchResult
 from knowledge_base.reporting import report_markdown
 
@@ -80,91 +74,144 @@ class FeedbackIn(BaseModel):
     query_id: StrictInt | None = Field(default=None, ge=1, le=INT32_MAX)  # kb_query_log.id
 
 
-def _article(a: Article, *, full: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": a.id,
-        "language": a.language,
-        "title": a.title,
-        "topic": a.topic,
-        "tags": list(a.tags),
-        "intents": list(a.intents),
-        "products": list(a.products),
-    }
-    if full:
-        out |= {"questions": list(a.questions), "body": a.body}
-    return out
+class ArticleSummaryOut(BaseModel):
+    id: str
+    language: str
+    title: str
+    topic: str
+    tags: list[str]
+    intents: list[str]
+    products: list[str]
 
 
-def _result(result: SearchResult, query_id: int | None = None) -> dict[str, Any]:
-    return {
-        "question": result.question,
-        "language": result.language,
-        "confident": result.confident,
-        "threshold": result.threshold,
-        "query_id": query_id,
-        "answers": [
-            {"article": _article(a.article, full=False), "score": a.score, "snippet": a.snippet}
+class ArticleOut(ArticleSummaryOut):
+    questions: list[str]
+    body: str
+
+
+class ArticlesOut(BaseModel):
+    articles: list[ArticleSummaryOut]
+    errors: list[str] = Field(description="article files that failed to load")
+
+
+class AnswerOut(BaseModel):
+    article: ArticleSummaryOut
+    score: float
+    snippet: str
+
+
+class SearchOut(BaseModel):
+    question: str
+    language: str
+    confident: bool = Field(description="false: no confident answer (say so, or ask a person)")
+    threshold: float
+    query_id: int | None = Field(description="the logged question (for feedback)")
+    answers: list[AnswerOut]
+
+
+class ReloadOut(BaseModel):
+    articles: int
+    errors: list[str]
+
+
+class FeedbackOut(BaseModel):
+    id: int
+
+
+class UnansweredOut(BaseModel):
+    question: str
+    language: str
+    count: int
+    last_asked: str
+
+
+class UnhelpfulOut(BaseModel):
+    article_id: str
+    helpful: int
+    unhelpful: int
+    unhelpful_rate: float
+    comments: list[str]
+
+
+class ReportOut(BaseModel):
+    since: str | None
+    questions: int
+    answered: int
+    answered_rate: float
+    unanswered: list[UnansweredOut]
+    unhelpful_articles: list[UnhelpfulOut]
+
+
+def _summary(a: Article) -> ArticleSummaryOut:
+    return ArticleSummaryOut(
+        id=a.id,
+        language=a.language,
+        title=a.title,
+        topic=a.topic,
+        tags=list(a.tags),
+        intents=list(a.intents),
+        products=list(a.products),
+    )
+
+
+def _article(a: Article) -> ArticleOut:
+    return ArticleOut(**_summary(a).model_dump(), questions=list(a.questions), body=a.body)
+
+
+def _result(result: SearchResult, query_id: int | None = None) -> SearchOut:
+    return SearchOut(
+        question=result.question,
+        language=result.language,
+        confident=result.confident,
+        threshold=result.threshold,
+        query_id=query_id,
+        answers=[
+            AnswerOut(article=_summary(a.article), score=a.score, snippet=a.snippet)
             for a in result.answers
         ],
-    }
-
-
-def _http(exc: Exception) -> HTTPException:
-    if isinstance(exc, ArticleNotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, f"no article {exc}")
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+    )
 
 
 @router.get("/articles")
-def list_articles(kb: KbDep, language: Literal["zh", "en"] | None = None) -> dict[str, Any]:
+def list_articles(kb: KbDep, language: Literal["zh", "en"] | None = None) -> ArticlesOut:
     """Every article (without bodies), plus files that failed to load."""
     articles = kb.list_articles(language)
-    return {"articles": [_article(a, full=False) for a in articles], "errors": kb.kb.store.errors}
+    return ArticlesOut(articles=[_summary(a) for a in articles], errors=kb.kb.store.errors)
 
 
 @router.get("/articles/{article_id}")
-def get_article(article_id: str, kb: KbDep) -> dict[str, Any]:
-    try:
-        return _article(kb.get_article(article_id))
-    except ArticleNotFound as exc:
-        raise _http(exc) from None
+def get_article(article_id: str, kb: KbDep) -> ArticleOut:
+    """One article with its body."""
+    return _article(kb.get_article(article_id))
 
 
 @router.post("/articles", status_code=status.HTTP_201_CREATED)
-def create_article(body: NewArticleIn, kb: KbDep) -> dict[str, Any]:
+def create_article(body: NewArticleIn, kb: KbDep) -> ArticleOut:
     """Create an article; 409 if the id exists."""
     if body.id in set(kb.kb.store.ids()):
         raise HTTPException(status.HTTP_409_CONFLICT, f"article {body.id} exists; use PUT")
-    try:
-        return _article(kb.save_article(body.model_dump(exclude={"body"}), body.body))
-    except ArticleFormatError as exc:
-        raise _http(exc) from None
+    return _article(kb.save_article(body.model_dump(exclude={"body"}), body.body))
 
 
 @router.put("/articles/{article_id}")
-def put_article(article_id: str, body: ArticleIn, kb: KbDep) -> dict[str, Any]:
+def put_article(article_id: str, body: ArticleIn, kb: KbDep) -> ArticleOut:
     """Create or replace an article (written to its Markdown file, searchable at once)."""
-    try:
-        fields = body.model_dump(exclude={"body"})
-        return _article(kb.save_article(fields, body.body, article_id=article_id))
-    except ArticleFormatError as exc:
-        raise _http(exc) from None
+    fields = body.model_dump(exclude={"body"})
+    return _article(kb.save_article(fields, body.body, article_id=article_id))
 
 
 @router.delete("/articles/{article_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_article(article_id: str, kb: KbDep) -> Response:
-    try:
-        kb.delete_article(article_id)
-    except ArticleNotFound as exc:
-        raise _http(exc) from None
+    """Delete an article (its file too)."""
+    kb.delete_article(article_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/reload")
-def reload_articles(kb: KbDep) -> dict[str, Any]:
+def reload_articles(kb: KbDep) -> ReloadOut:
     """Re-read the article files now (edits are also picked up within seconds on their own)."""
     kb.kb.reload()
-    return {"articles": len(kb.kb.store.all()), "errors": kb.kb.store.errors}
+    return ReloadOut(articles=len(kb.kb.store.all()), errors=kb.kb.store.errors)
 
 
 @router.get("/search")
@@ -173,67 +220,67 @@ def search(
     q: Annotated[str, Query(max_length=20_000)] = "",
     language: str | None = None,
     k: Annotated[int, Query(ge=1, le=20)] = 5,
-) -> dict[str, Any]:
+) -> SearchOut:
     """Candidates for agents (not logged)."""
     return _result(kb.kb.search(q, language, k))
 
 
 @router.post("/ask")
-def ask(body: AskIn, kb: KbDep) -> dict[str, Any]:
+def ask(body: AskIn, kb: KbDep) -> SearchOut:
     """A customer question: answers if confident, logged for the report."""
     asked = kb.ask(body.question, body.language, body.k, channel=body.channel)
     return _result(asked.result, asked.query_id)
 
 
 @router.post("/feedback", status_code=status.HTTP_201_CREATED)
-def give_feedback(body: FeedbackIn, kb: KbDep) -> dict[str, Any]:
+def give_feedback(body: FeedbackIn, kb: KbDep) -> FeedbackOut:
     """Store a "did this help?" answer."""
     if kb.session_factory is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "feedback storage is not set up")
-    try:
-        feedback_id = kb.give_feedback(**body.model_dump())
-    except FeedbackError as exc:
-        raise _http(exc) from None
-    return {"id": feedback_id}
+    return FeedbackOut(id=kb.give_feedback(**body.model_dump()))
 
 
-@router.get("/report", response_model=None)
+@router.get(
+    "/report",
+    response_model=ReportOut,
+    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
+)
 def report(
     kb: KbDep,
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     min_votes: Annotated[int, Query(ge=1, le=1000)] = 3,
     format: Literal["json", "markdown"] = "json",
-) -> dict[str, Any] | PlainTextResponse:
-    """Unanswered questions and unhelpful articles over the last `days` days."""
+) -> Any:
+    """Unanswered questions and unhelpful articles over the last `days` days (JSON or Markdown)."""
     if kb.session_factory is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "feedback storage is not set up")
     since = datetime.now(UTC) - timedelta(days=days)
     data = kb.report(since=since, limit=limit, min_votes=min_votes)
     if format == "markdown":
         return PlainTextResponse(report_markdown(data, kb.titles()), media_type="text/markdown")
-    return {
-        "since": data.since.isoformat() if data.since else None,
-        "questions": data.questions,
-        "answered": data.answered,
-        "answered_rate": round(data.answered_rate, 4),
-        "unanswered": [
-            {
-                "question": u.question,
-                "language": u.language,
-                "count": u.count,
-                "last_asked": u.last_asked.isoformat(),
-            }
+    return ReportOut(
+        since=data.since.isoformat() if data.since else None,
+        questions=data.questions,
+        answered=data.answered,
+        answered_rate=round(data.answered_rate, 4),
+        unanswered=[
+            UnansweredOut(
+                question=u.question,
+                language=u.language,
+                count=u.count,
+                last_asked=u.last_asked.isoformat(),
+            )
             for u in data.unanswered
         ],
-        "unhelpful_articles": [
-            {
-                "article_id": a.article_id,
-                "helpful": a.helpful,
-                "unhelpful": a.unhelpful,
-                "unhelpful_rate": round(a.unhelpful_rate, 4),
-                "comments": list(a.comments),
-            }
+        unhelpful_articles=[
+            UnhelpfulOut(
+                article_id=a.article_id,
+                helpful=a.helpful,
+                unhelpful=a.unhelpful,
+                unhelpful_rate=round(a.unhelpful_rate, 4),
+                comments=list(a.comments),
+            )
             for a in data.unhelpful_articles
         ],
-    }
+    )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from fastapi import (
     APIRouter,
     Depends,
@@ -19,8 +16,17 @@ from fastapi import (
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.errors import InvalidRequest
+from fulfilment.models import OrderStatus
 from fulfilment.services import catalog, orders, queries
-from kamidesk.api.deps import JobsDep, ShopDep, UowDep, no_nul_in_url
+from kamidesk.api.deps import JobsDep, ShopCaller, UowDep, no_nul_in_url
+from kamidesk.api.responses import (
+    ImportOut,
+    IntakeOut,
+    OrderOut,
+    ProductCreatedOut,
+    ProductOut,
+    SupplierOut,
+)
 from kamidesk.api.schemas import KeysIn, OrderIn, ProductIn, SupplierIn
 from kamidesk.observability.logs import bind_order
 
@@ -30,7 +36,7 @@ uploads = APIRouter(prefix="/api/v1", tags=["shop"], dependencies=[Depends(no_nu
 
 
 @router.post("/suppliers", status_code=status.HTTP_201_CREATED)
-async def create_supplier(body: SupplierIn, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def create_supplier(body: SupplierIn, uow: UowDep, caller: ShopCaller) -> SupplierOut:
     """Register a supplier (idempotent on its code)."""
     supplier = await run_in_threadpool(
         lambda: catalog.add_supplier(
@@ -38,14 +44,14 @@ async def create_supplier(body: SupplierIn, uow: UowDep, role: ShopDep) -> dict[
             code=body.code,
             name=body.name,
             supports_key_check=body.supports_key_check,
-            actor=role,
+            actor=caller,
         )
     )
-    return {"code": supplier.code, "name": supplier.name}
+    return SupplierOut.model_validate(supplier)
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED)
-async def create_product(body: ProductIn, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def create_product(body: ProductIn, uow: UowDep, caller: ShopCaller) -> ProductCreatedOut:
     """Create a product with its suppliers in priority order (all or nothing)."""
     links = [catalog.SupplierLink(s.code, s.priority, s.product_code) for s in body.suppliers]
     product = await run_in_threadpool(
@@ -60,35 +66,33 @@ async def create_product(body: ProductIn, uow: UowDep, role: ShopDep) -> dict[st
             safety_stock=body.safety_stock,
             suppliers=links,
             keys_case_sensitive=body.keys_case_sensitive,
-            actor=role,
+            actor=caller,
         )
     )
-    return {"sku": product.sku, "kind": product.kind, "status": product.status}
+    return ProductCreatedOut.model_validate(product)
 
 
 @router.get("/products/{sku}")
-async def get_product(sku: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def get_product(sku: str, uow: UowDep, caller: ShopCaller) -> ProductOut:
     """A product with its available stock."""
     view = await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku))
-    return asdict(view)
+    return ProductOut.model_validate(view)
 
 
 @router.post("/products/{sku}/keys")
-async def import_keys(
-    sku: str, body: KeysIn, uow: UowDep, role: ShopDep, jobs: JobsDep
-) -> dict[str, Any]:
+async def import_keys(sku: str, body: KeysIn, uow: UowDep, caller: ShopCaller) -> ImportOut:
     """Import card keys (JSON list); duplicates are counted and skipped."""
     result = await run_in_threadpool(
         lambda: catalog.import_keys(
             uow=uow,
             sku=sku,
             keys=body.keys,
-            actor=role,
+            actor=caller,
             supplier_code=body.supplier_code,
             batch=body.batch,
         )
     )
-    return asdict(result)
+    return ImportOut.model_validate(result)
 
 
 @uploads.post("/products/{sku}/keys/file")
@@ -96,11 +100,11 @@ async def import_key_file(
     sku: str,
     request: Request,
     uow: UowDep,
-    role: ShopDep,
+    caller: ShopCaller,
     file: UploadFile = File(...),
     supplier_code: str | None = Form(default=None, pattern=r"^[A-Za-z0-9_-]{1,40}$"),
     batch: str | None = Form(default=None, max_length=64, pattern=r"^[^\x00]*$"),
-) -> dict[str, Any]:
+) -> ImportOut:
     """Import card keys from a text file, one key per line (at most 10,000 keys: 413 beyond;
     `kamidesk keys import` takes files of any size in batches)."""
     cap = request.app.state.container.settings.max_key_file_bytes
@@ -115,16 +119,20 @@ async def import_key_file(
         raise InvalidRequest("key file has no keys")
     result = await run_in_threadpool(
         lambda: catalog.import_keys(
-            uow=uow, sku=sku, keys=lines, actor=role, supplier_code=supplier_code, batch=batch
+            uow=uow, sku=sku, keys=lines, actor=caller, supplier_code=supplier_code, batch=batch
         )
     )
-    return asdict(result)
+    return ImportOut.model_validate(result)
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": IntakeOut, "description": "taken in before (same order again)"}},
+)
 async def create_order(
-    body: OrderIn, response: Response, uow: UowDep, role: ShopDep, jobs: JobsDep
-) -> dict[str, Any]:
+    body: OrderIn, response: Response, uow: UowDep, caller: ShopCaller, jobs: JobsDep
+) -> IntakeOut:
     """Ingest an order (idempotent on order_no); paid orders are delivered in the background."""
     bind_order(body.order_no)  # logs of this request name the order
     data = orders.OrderInput(
@@ -140,19 +148,21 @@ async def create_order(
     )
     outcome = await run_in_threadpool(
         lambda: orders.ingest_order(
-            uow=uow, data=data, paid=body.paid, actor=role, txn_id=body.payment_txn_id
+            uow=uow, data=data, paid=body.paid, actor=caller, txn_id=body.payment_txn_id
         )
     )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
-    if outcome.order.status == "paid":
-        await jobs.trigger_delivery(body.order_no)
+        if outcome.status == OrderStatus.PAID:
+            # The shop sent the order again while it waits for delivery: nudge the runner.
+            # (A new paid order is delivered because its OrderPaid event says so.)
+            await jobs.trigger_delivery(body.order_no)
     view = await run_in_threadpool(lambda: queries.get_order(uow=uow, order_no=body.order_no))
-    return {"created": outcome.created, "order": asdict(view)}
+    return IntakeOut(created=outcome.created, order=OrderOut.model_validate(view))
 
 
 @router.get("/orders/{order_no}")
-async def get_order(order_no: str, uow: UowDep, role: ShopDep) -> dict[str, Any]:
+async def get_order(order_no: str, uow: UowDep, caller: ShopCaller) -> OrderOut:
     """An order with its deliveries; keys are masked."""
     view = await run_in_threadpool(lambda: queries.get_order(uow=uow, order_no=order_no))
-    return asdict(view)
+    return OrderOut.model_validate(view)

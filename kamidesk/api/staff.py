@@ -1,15 +1,25 @@
-"""Staff actions: reissue, refund, approve, confirm a lost payment, retry delivery."""
+"""Staff actions: reissue, refund, approve, confirm a lost payment, retry delivery.
+
+Every route takes the acting agent (`CurrentAgent`): the staff token today, named agents when
+the desk plugs in its directory.
+"""
 
 from __future__ import annotations
-
-from dataclasses import asdict
-from typing import Any
 
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from fulfilment.services import catalog, delivery, orders, queries, refunds, reissue
-from kamidesk.api.deps import JobsDep, StaffDep, UowDep, no_nul_in_url
+from kamidesk.api.deps import CurrentAgent, UowDep, no_nul_in_url
+from kamidesk.api.responses import (
+    AlertOut,
+    AuditOut,
+    DeliveryOutcomeOut,
+    PaymentConfirmOut,
+    ProductOut,
+    RefundOut,
+    ReissueOut,
+)
 from kamidesk.api.schemas import RefundIn, ReissueIn
 
 router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(no_nul_in_url)])
@@ -17,8 +27,8 @@ router = APIRouter(prefix="/api/v1", tags=["staff"], dependencies=[Depends(no_nu
 
 @router.post("/orders/{order_no}/reissue")
 async def reissue_key(
-    order_no: str, body: ReissueIn, uow: UowDep, role: StaffDep
-) -> dict[str, Any]:
+    order_no: str, body: ReissueIn, uow: UowDep, agent: CurrentAgent
+) -> ReissueOut:
     """Replace a delivered key the supplier confirms is bad (idempotent on request_id)."""
     outcome = await run_in_threadpool(
         lambda: reissue.reissue_key(
@@ -26,18 +36,18 @@ async def reissue_key(
             order_no=order_no,
             request_id=body.request_id,
             reason=body.reason,
-            requested_by=f"staff:{role}",
+            requested_by=agent,
             unit_no=body.unit_no,
             override=body.override,
         )
     )
-    return asdict(outcome)
+    return ReissueOut.model_validate(outcome)
 
 
 @router.post("/orders/{order_no}/refund")
 async def refund_order(
-    order_no: str, body: RefundIn, uow: UowDep, role: StaffDep
-) -> dict[str, Any]:
+    order_no: str, body: RefundIn, uow: UowDep, agent: CurrentAgent
+) -> RefundOut:
     """Refund as policy allows (idempotent on request_id)."""
     outcome = await run_in_threadpool(
         lambda: refunds.request_refund(
@@ -45,76 +55,76 @@ async def refund_order(
             order_no=order_no,
             request_id=body.request_id,
             reason=body.reason,
-            requested_by=f"staff:{role}",
+            requested_by=agent,
             amount=body.amount,
-            approved_by=f"staff:{role}" if body.approve else None,
+            approved_by=agent if body.approve else None,
         )
     )
-    return asdict(outcome)
+    return RefundOut.model_validate(outcome)
 
 
 @router.post("/refunds/{request_id}/approve")
-async def approve_refund(request_id: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+async def approve_refund(request_id: str, uow: UowDep, agent: CurrentAgent) -> RefundOut:
     """Approve a refund that waits for a person."""
     outcome = await run_in_threadpool(
-        lambda: refunds.approve_refund(uow=uow, request_id=request_id, approved_by=f"staff:{role}")
+        lambda: refunds.approve_refund(uow=uow, request_id=request_id, approved_by=agent)
     )
-    return asdict(outcome)
+    return RefundOut.model_validate(outcome)
 
 
 @router.post("/orders/{order_no}/confirm-payment")
-async def confirm_payment(
-    order_no: str, uow: UowDep, role: StaffDep, jobs: JobsDep
-) -> dict[str, Any]:
-    """The payment callback was lost: ask the provider; safe to repeat."""
+async def confirm_payment(order_no: str, uow: UowDep, agent: CurrentAgent) -> PaymentConfirmOut:
+    """The payment callback was lost: ask the provider; safe to repeat (delivery follows)."""
     outcome = await run_in_threadpool(
-        lambda: orders.confirm_payment(uow=uow, order_no=order_no, actor=f"staff:{role}")
+        lambda: orders.confirm_payment(uow=uow, order_no=order_no, actor=agent)
     )
-    if outcome.status == "paid":
-        await jobs.trigger_delivery(order_no)
-    return {"order_no": order_no, "status": outcome.status, "order_status": outcome.order.status}
+    return PaymentConfirmOut.model_validate(outcome)
 
 
 @router.post("/orders/{order_no}/deliver")
-async def deliver_now(order_no: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+async def deliver_now(order_no: str, uow: UowDep, agent: CurrentAgent) -> DeliveryOutcomeOut:
     """Run delivery for an order now (what the worker would do)."""
     outcome = await run_in_threadpool(
-        lambda: delivery.deliver_order(uow=uow, order_no=order_no, actor=f"staff:{role}")
+        lambda: delivery.deliver_order(uow=uow, order_no=order_no, actor=agent)
     )
-    return asdict(outcome)
+    return DeliveryOutcomeOut.model_validate(outcome)
 
 
 @router.get("/orders/{order_no}/history")
-async def order_history(order_no: str, uow: UowDep, role: StaffDep) -> list[dict[str, Any]]:
+async def order_history(order_no: str, uow: UowDep, agent: CurrentAgent) -> list[AuditOut]:
     """The audit trail of an order: who decided what, when, and why."""
     entries = await run_in_threadpool(lambda: queries.order_history(uow=uow, order_no=order_no))
-    return [asdict(e) for e in entries]
+    return [AuditOut.model_validate(e) for e in entries]
 
 
 @router.get("/alerts")
-async def open_alerts(uow: UowDep, role: StaffDep) -> list[dict[str, Any]]:
+async def open_alerts(uow: UowDep, agent: CurrentAgent) -> list[AlertOut]:
     """Unresolved alerts: stock, waiting orders, failed top-ups, unreachable suppliers."""
     alerts = await run_in_threadpool(lambda: queries.open_alerts(uow=uow))
-    return [asdict(a) for a in alerts]
+    return [AlertOut.model_validate(a) for a in alerts]
 
 
 @router.post("/products/{sku}/pause")
-async def pause_product(sku: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+async def pause_product(sku: str, uow: UowDep, agent: CurrentAgent) -> ProductOut:
     """Stop selling a product (paid orders are still delivered)."""
     await run_in_threadpool(
         lambda: catalog.set_product_status(
-            uow=uow, sku=sku, active=False, actor=f"staff:{role}", reason="paused by staff"
+            uow=uow, sku=sku, active=False, actor=agent, reason="paused by staff"
         )
     )
-    return asdict(await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku)))
+    return ProductOut.model_validate(
+        await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku))
+    )
 
 
 @router.post("/products/{sku}/resume")
-async def resume_product(sku: str, uow: UowDep, role: StaffDep) -> dict[str, Any]:
+async def resume_product(sku: str, uow: UowDep, agent: CurrentAgent) -> ProductOut:
     """Sell a paused product again."""
     await run_in_threadpool(
         lambda: catalog.set_product_status(
-            uow=uow, sku=sku, active=True, actor=f"staff:{role}", reason="resumed by staff"
+            uow=uow, sku=sku, active=True, actor=agent, reason="resumed by staff"
         )
     )
-    return asdict(await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku)))
+    return ProductOut.model_validate(
+        await run_in_threadpool(lambda: catalog.get_product(uow=uow, sku=sku))
+    )

@@ -20,17 +20,11 @@ DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 
 
 def config_from_settings(settings=None):  # type: ignore[no-untyped-def]
-    """The nlu package's config built from kamidesk's settings (the only place they meet)."""
+    """The nlu package's config built from kamidesk's settings (as the container builds it)."""
+    from kamidesk.bootstrap import nlu_config
     from kamidesk.settings import get_settings
-    from nlu import NLUConfig
 
-    settings = settings or get_settings()
-    token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
-    return NLUConfig(
-        order_id_patterns=tuple(settings.nlu_order_id_patterns),
-        rasa_url=settings.rasa_url,
-        rasa_token=token,
-    )
+    return nlu_config(settings or get_settings())
 
 
 def _parser(backend: str, *, fallback: bool):  # type: ignore[no-untyped-def]

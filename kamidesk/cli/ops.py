@@ -57,6 +57,7 @@ def keys_import(
     1,000 keys, each its own transaction: any size of file, and repeating it is harmless."""
     from rich.progress import Progress
 
+    from fulfilment.actors import Actor
     from fulfilment.errors import FulfilmentError
     from fulfilment.services import catalog
     from kamidesk.bootstrap import build
@@ -78,7 +79,7 @@ def keys_import(
                     uow=box.uow(),
                     sku=sku,
                     keys=chunk,
-                    actor="cli",
+                    actor=Actor.system("cli"),
                     supplier_code=supplier,
                     batch=batch,
                 )

@@ -53,7 +53,12 @@ class Operations:
         self.settings = runtime.settings
         self.readiness = Readiness(runtime.engine, runtime.settings.redis_url)
         self._redis: Any = None
-        self.backlog = BacklogCollector(runtime.session_factory, self._queue_depth(jobs))
+        # Events not yet handled by every subscriber (the outbox), when the runtime has a bus.
+        bus = getattr(runtime, "bus", None)
+        sources = {"events": bus.backlog} if bus is not None else {}
+        self.backlog = BacklogCollector(
+            runtime.session_factory, self._queue_depth(jobs), sources=sources
+        )
         self.exposition = Exposition(self.backlog)
         self._server: Any = None
 

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,14 +125,24 @@ class RequestObserver:
 router = APIRouter(tags=["ops"])
 
 
+class HealthOut(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class ReadyOut(BaseModel):
+    status: str = Field(examples=["ready"])
+    checks: dict[str, str] = Field(description="database, migrations, redis: ok or why not")
+
+
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
+async def healthz() -> HealthOut:
     """The process is up (it answers; nothing else is checked)."""
-    return {"status": "ok"}
+    return HealthOut(status="ok")
 
 
 @router.get(
     "/readyz",
+    response_model=ReadyOut,
     responses={503: {"description": "a check failed: `detail` and `checks` say which"}},
 )
 async def readyz(request: Request) -> Any:

@@ -2,81 +2,50 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from kamidesk.app import create_app
-from kamidesk.bootstrap import Container
-from kamidesk.chatbot import build_chatbot
-from kamidesk.settings import Settings
-from knowledge_base import KnowledgeBase, KnowledgeBaseService
+from tests.conftest import assert_every_event_dispatched
+from tests.containers import SHOP_TOKEN, STAFF_TOKEN, RecordingJobs, make_container
 
-SHOP = {"Authorization": "Bearer shop-token-for-tests"}
-STAFF = {"Authorization": "Bearer staff-token-for-tests"}
+SHOP = {"Authorization": f"Bearer {SHOP_TOKEN}"}
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 
-class RecordingJobs:
-    """Collects triggers; the test decides when work runs."""
+@pytest.fixture(scope="session")
+def packaged_kb():  # type: ignore[no-untyped-def]
+    """The packaged knowledge base, loaded once for every app of the session."""
+    from knowledge_base import KnowledgeBase
+    from knowledge_base.text import Tokenizer
 
-    def __init__(self) -> None:
-        self.deliveries: list[str] = []
-        self.refunds: list[int] = []
-
-    async def trigger_delivery(self, order_no: str) -> None:
-        self.deliveries.append(order_no)
-
-    async def trigger_refund(self, refund_id: int) -> None:
-        self.refunds.append(refund_id)
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-
-@pytest.fixture
-def container(session_factory, vault, suppliers, payments, policy):  # type: ignore[no-untyped-def]
-    settings = Settings(
-        demo_mode=True,
-        shop_api_token=SecretStr("shop-token-for-tests"),
-        staff_api_token=SecretStr("staff-token-for-tests"),
-        sweep_interval_seconds=0.05,
-    )
-    http = httpx.Client()
-    box = Container(
-        settings=settings,
-        engine=session_factory.kw["bind"],
-        session_factory=session_factory,
-        vault=vault,
-        suppliers=suppliers,
-        payments=payments,
-        policy=policy,
-        http=http,
-    )
-    yield box
-    http.close()
+    return KnowledgeBase(tokenizer=Tokenizer())
 
 
 @pytest.fixture
 def jobs() -> RecordingJobs:
+    """Collects triggers (events are dispatched at once); the test decides when work runs."""
     return RecordingJobs()
 
 
-@pytest.fixture(scope="session")
-def knowledge() -> KnowledgeBase:
-    return KnowledgeBase()
+@pytest.fixture
+def container(parts, session_factory, jobs, packaged_kb):  # type: ignore[no-untyped-def]
+    from knowledge_base import KnowledgeBaseService
+
+    box = make_container(jobs=jobs, kb=KnowledgeBaseService(packaged_kb, session_factory), **parts)
+    yield box
+    box.close()
+    assert_every_event_dispatched(session_factory)
 
 
 @pytest.fixture
-def chatbot(container, knowledge):  # type: ignore[no-untyped-def]
-    return build_chatbot(container, kb=KnowledgeBaseService(knowledge, container.session_factory))
+def chatbot(container):  # type: ignore[no-untyped-def]
+    """The container's dialogue engine (what the app's channels use)."""
+    return container.bot
 
 
 @pytest.fixture
-def client(container, jobs, chatbot):  # type: ignore[no-untyped-def]
-    app = create_app(container=container, jobs=jobs, chatbot=chatbot)
+def client(container):  # type: ignore[no-untyped-def]
+    app = create_app(container=container)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

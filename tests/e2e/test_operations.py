@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from fulfilment.actors import Actor
 from fulfilment.services.ownership import Proof, reveal_keys
 from kamidesk.app import create_app
 from kamidesk.observability import configure_logging
@@ -31,7 +32,7 @@ def ops_client(container, jobs) -> Iterator[TestClient]:
         update={"metrics_token": SecretStr(METRICS_TOKEN)}
     )
     count_commits(container.session_factory)
-    app = create_app(container=container, jobs=jobs)
+    app = create_app(container=container)  # its runner is the `jobs` fixture
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -154,7 +155,12 @@ def test_deliveries_ownership_failures_and_backlog_are_measured(shop, container)
     assert shop.post(f"/api/v1/orders/{ORDER['order_no']}/deliver", headers=STAFF).is_success
     wrong = Proof(email="someone-else@example.com")
     assert (
-        reveal_keys(uow=container.uow(), order_no=ORDER["order_no"], claimant="tg:1", proof=wrong)
+        reveal_keys(
+            uow=container.uow(),
+            order_no=ORDER["order_no"],
+            claimant=Actor.customer("tg:1"),
+            proof=wrong,
+        )
         is None
     )
     after = _scrape(shop)
@@ -240,7 +246,7 @@ def test_no_key_token_or_password_reaches_the_logs(shop, container, log_lines):
     revealed = reveal_keys(
         uow=container.uow(),
         order_no=ORDER["order_no"],
-        claimant="tg:1",
+        claimant=Actor.customer("tg:1"),
         proof=Proof(email=ORDER["buyer_email"]),
     )
     assert revealed and revealed[0].key in KEYS

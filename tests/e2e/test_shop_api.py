@@ -10,6 +10,8 @@ from fulfilment.models import AuditEntry, CardKey, Order, Payment, Product, Refu
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
 from kamidesk.app import create_app
 from kamidesk.jobs import InProcessJobs
+from knowledge_base import KnowledgeBaseService
+from tests.containers import make_container
 from tests.e2e.conftest import SHOP, STAFF
 
 PRODUCT = {
@@ -65,9 +67,11 @@ def test_a_paid_order_is_taken_in_once_and_triggers_delivery(shop, jobs):
     assert "AAAA-BBBB" not in shop.get(f"/api/v1/orders/{ORDER['order_no']}", headers=SHOP).text
 
 
-def test_the_in_process_runner_delivers_without_being_asked(container, suppliers):
+def test_the_in_process_runner_delivers_without_being_asked(parts, suppliers, packaged_kb):
     suppliers.add("sup-a")
-    app = create_app(container=container, jobs=InProcessJobs(container, sweep_interval=0.05))
+    kb = KnowledgeBaseService(packaged_kb, parts["session_factory"])
+    box = make_container(jobs=InProcessJobs(sweep_interval=0.05), kb=kb, **parts)
+    app = create_app(container=box)
     with TestClient(app) as client:
         client.post("/api/v1/suppliers", json={"code": "sup-a", "name": "A"}, headers=SHOP)
         client.post("/api/v1/products", json=PRODUCT, headers=SHOP)

@@ -54,7 +54,7 @@ def test_long_polling_runs_beside_the_http_api_and_pushes_notices(
     container, jobs, chatbot, api, uow
 ):
     channel = channel_for(chatbot, api, push_every=0.05)
-    app = create_app(container=container, jobs=jobs, chatbot=chatbot, telegram=channel)
+    app = create_app(container=container, telegram=channel)
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         wait_until(channel.ready.is_set)
@@ -85,7 +85,7 @@ def test_the_webhook_refuses_a_wrong_secret_and_handles_a_right_one(
     container, jobs, chatbot, api, uow
 ):
     channel = channel_for(chatbot, api, webhook_url=HOOK, webhook_secret=SECRET)
-    app = create_app(container=container, jobs=jobs, chatbot=chatbot, telegram=channel)
+    app = create_app(container=container, telegram=channel)
     with TestClient(app) as client:
         wait_until(channel.ready.is_set)
         (hook,) = api.calls_of("setWebhook")
@@ -111,7 +111,7 @@ def test_the_webhook_refuses_a_wrong_secret_and_handles_a_right_one(
 def test_the_app_serves_while_telegram_is_unreachable(container, jobs, chatbot, api, caplog):
     api.fail_next("getMe", 502, "Bad Gateway", times=100)
     channel = channel_for(chatbot, api)
-    app = create_app(container=container, jobs=jobs, chatbot=chatbot, telegram=channel)
+    app = create_app(container=container, telegram=channel)
     watching = caplog.at_level(logging.WARNING, logger="bot.channels.telegram")
     with watching, TestClient(app) as client:
         wait_until(lambda: any("retrying" in r.getMessage() for r in caplog.records))
@@ -125,7 +125,7 @@ def test_a_refused_token_turns_the_channel_off_without_logging_it(
 ):
     api.fail_next("getMe", 401, "Unauthorized")
     channel = channel_for(chatbot, api)
-    app = create_app(container=container, jobs=jobs, chatbot=chatbot, telegram=channel)
+    app = create_app(container=container, telegram=channel)
     with caplog.at_level(logging.DEBUG), TestClient(app) as client:
         wait_until(lambda: any("refused" in r.getMessage() for r in caplog.records))
         assert client.get("/healthz").status_code == 200

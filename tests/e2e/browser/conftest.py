@@ -67,7 +67,7 @@ def _free_socket() -> socket.socket:
 @pytest.fixture
 def live_server(container, jobs, chatbot) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The real app on http://127.0.0.1:<free port> until the test ends."""
-    app = create_app(container=container, jobs=jobs, chatbot=chatbot)
+    app = create_app(container=container)
     sock = _free_socket()
     config = uvicorn.Config(
         app, ws="none", log_level="warning", lifespan="on", timeout_graceful_shutdown=3

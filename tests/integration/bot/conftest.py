@@ -3,21 +3,17 @@ fulfilment core on SQLite and PostgreSQL with fake suppliers and payments."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
+from sqlalchemy import select
 
-from bot.engine import DialogueEngine, HandoffRequest, Incoming, Reply
-from bot.guard import Guard
+from bot.engine import DialogueEngine, Incoming, Reply
 from bot.models import Channel
-from bot.orders import OrderDesk
-from bot.state import MemoryStateStore
-from bot.transcript import Transcripts
-from fulfilment.uow import UnitOfWork
-from kamidesk.chatbot import redact_customer_text
+from desk.models import Ticket
 from knowledge_base import KnowledgeBase, KnowledgeBaseService
 from nlu import build_parser
 from nlu.config import NLUConfig
+from tests.conftest import assert_every_event_dispatched
+from tests.containers import make_container
 
 
 @pytest.fixture(scope="session")
@@ -30,37 +26,38 @@ def knowledge() -> KnowledgeBase:
     return KnowledgeBase()
 
 
-@dataclass
-class RecordingHandoffs:
-    requests: list[HandoffRequest] = field(default_factory=list)
-    ratings: list[tuple[str, int]] = field(default_factory=list)
+class Tickets:
+    """The desk tickets the bot's handoffs opened, oldest first (read from the database)."""
 
-    def record(self, uow: UnitOfWork, request: HandoffRequest) -> None:
-        self.requests.append(request)
+    def __init__(self, uow_factory) -> None:  # type: ignore[no-untyped-def]
+        self._uow = uow_factory
 
-    def rated(self, uow: UnitOfWork, conversation_id: str, score: int) -> None:
-        self.ratings.append((conversation_id, score))
-
-
-@pytest.fixture
-def handoffs() -> RecordingHandoffs:
-    return RecordingHandoffs()
+    @property
+    def requests(self) -> list[Ticket]:
+        with self._uow() as uow:
+            return list(uow.session.scalars(select(Ticket).order_by(Ticket.id)))
 
 
 @pytest.fixture
-def bot(uow, session_factory, nlu_parser, knowledge, handoffs) -> DialogueEngine:  # type: ignore[no-untyped-def]
-    def uow_factory() -> UnitOfWork:
-        return uow.fork()
-
-    return DialogueEngine(
-        transcripts=Transcripts(uow_factory, redact=redact_customer_text),
-        state=MemoryStateStore(),
-        orders=OrderDesk(uow_factory),
-        nlu=nlu_parser,
-        kb=KnowledgeBaseService(knowledge, session_factory),
-        handoffs=handoffs,
-        guard=Guard(),
+def container(parts, session_factory, nlu_parser, knowledge):  # type: ignore[no-untyped-def]
+    """The real wiring (build) over the test database and fakes, with the session's NLU model
+    and knowledge base."""
+    box = make_container(
+        nlu=nlu_parser, kb=KnowledgeBaseService(knowledge, session_factory), **parts
     )
+    yield box
+    box.close()
+    assert_every_event_dispatched(session_factory)
+
+
+@pytest.fixture
+def handoffs(container) -> Tickets:  # type: ignore[no-untyped-def]
+    return Tickets(container.uow)
+
+
+@pytest.fixture
+def bot(container) -> DialogueEngine:  # type: ignore[no-untyped-def]
+    return container.bot
 
 
 class Chat:

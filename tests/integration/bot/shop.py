@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from fulfilment.actors import Actor
 from fulfilment.models import (
     AuditEntry,
     CardKey,
@@ -30,7 +31,7 @@ def key_shop(uow: UnitOfWork, suppliers, *, keys: int = 4, order: str = KEY_ORDE
     supplier = suppliers.add("sup-a")
     stock = card_product(uow, keys=keys)
     paid_order(uow, order, email=EMAIL)
-    deliver_order(uow=uow, order_no=order)
+    deliver_order(uow=uow, order_no=order, actor=Actor.system("test"))
     return supplier, stock
 
 
@@ -43,7 +44,7 @@ def topup_shop(uow: UnitOfWork, suppliers, *, order: str = TOPUP_ORDER):  # type
 
 def delivered_key(uow: UnitOfWork, order: str = KEY_ORDER) -> str:
     revealed = reveal_keys(
-        uow=uow, order_no=order, claimant="test:check", proof=Proof(email=EMAIL)
+        uow=uow, order_no=order, claimant=Actor.system("test-check"), proof=Proof(email=EMAIL)
     )
     assert revealed
     return revealed[0].key
@@ -78,7 +79,10 @@ def revealed_to(uow: UnitOfWork, claimant_prefix: str) -> int:
         uow,
         select(func.count())
         .select_from(AuditEntry)
-        .where(AuditEntry.action == "keys.revealed", AuditEntry.actor.like(f"{claimant_prefix}%")),
+        .where(
+            AuditEntry.action == "keys.revealed",
+            AuditEntry.actor.like(f"customer:{claimant_prefix}%"),
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fulfilment.actors import Actor
 from fulfilment.ports import (
     KeyCheckStatus,
     PaymentQuery,
@@ -27,7 +28,7 @@ from tests.integration.bot.shop import (
 def _fail_everywhere(uow, a, b) -> None:  # type: ignore[no-untyped-def]
     a.submits.append(SupplierResult(SupplierOutcome.FAILED, message="account refused"))
     b.submits.append(SupplierResult(SupplierOutcome.FAILED, message="account refused"))
-    deliver_order(uow=uow, order_no=TOPUP_ORDER)
+    deliver_order(uow=uow, order_no=TOPUP_ORDER, actor=Actor.system("test"))
     assert order_status(uow, TOPUP_ORDER) == "failed"
 
 
@@ -94,7 +95,9 @@ def test_a_large_refund_waits_for_a_person(uow, suppliers, payments, web_chat):
 def test_a_stuck_top_up_is_queried_again_and_reported(uow, suppliers, web_chat):
     a, _ = topup_shop(uow, suppliers)
     a.queries.extend([SupplierResult(SupplierOutcome.ACCEPTED, "SUP-A-1")] * 30)
-    deliver_order(uow=uow, order_no=TOPUP_ORDER)  # submitted, still processing
+    deliver_order(
+        uow=uow, order_no=TOPUP_ORDER, actor=Actor.system("test")
+    )  # submitted, still processing
     assert order_status(uow, TOPUP_ORDER) == "delivering"
     calls = len(a.calls)
     chat = web_chat("en")
@@ -108,8 +111,10 @@ def test_a_top_up_the_supplier_calls_done_goes_to_a_person_with_its_reference(
     uow, suppliers, web_chat, handoffs
 ):
     topup_shop(uow, suppliers)
-    deliver_order(uow=uow, order_no=TOPUP_ORDER)
-    deliver_order(uow=uow, order_no=TOPUP_ORDER)  # the supplier answers success
+    deliver_order(uow=uow, order_no=TOPUP_ORDER, actor=Actor.system("test"))
+    deliver_order(
+        uow=uow, order_no=TOPUP_ORDER, actor=Actor.system("test")
+    )  # the supplier answers success
     assert order_status(uow, TOPUP_ORDER) == "delivered"
     chat = web_chat("en")
     chat.say(f"top up {TOPUP_ORDER} not received")

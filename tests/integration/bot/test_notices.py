@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from bot.models import Delivery
 from bot.notices import Notices, OrderNotice
+from fulfilment.actors import Actor
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.orders import OrderInput, ingest_order
 from tests.factories import card_product
@@ -39,11 +40,11 @@ def test_the_telegram_buyer_named_on_the_order_is_notified_by_push(uow, supplier
             "KM2026112200099", "STEAM-50", 1, Decimal("50.00"), "CNY", buyer_telegram_id="7007"
         ),
         paid=True,
-        actor="test",
+        actor=Actor.system("test"),
         txn_id="T-99",
     )
     chat = bot.telegram_conversation(chat_id="7007", user_id="7007", name="T", language_code="en")
-    deliver_order(uow=uow, order_no="KM2026112200099")
+    deliver_order(uow=uow, order_no="KM2026112200099", actor=Actor.system("test"))
     notices = Notices(bot.transcripts, bot.orders)
     notices.tell(OrderNotice("delivered:9", "KM2026112200099", "notice_key_delivered", {}))
     queue = bot.transcripts.push_queue(chat.id)
@@ -64,16 +65,17 @@ def test_an_order_running_late_gets_one_sorry_for_the_wait(uow, suppliers, bot, 
             "KM2026112200101", "STEAM-50", 1, Decimal("50.00"), "CNY", buyer_email=EMAIL
         ),
         paid=True,
-        actor="test",
+        actor=Actor.system("test"),
         txn_id="T-101",
     )
-    deliver_order(uow=uow, order_no="KM2026112200101")
+    deliver_order(uow=uow, order_no="KM2026112200101", actor=Actor.system("test"))
     chat = web_chat("en")
     chat.say("where is KM2026112200101")
     assert "being delivered" in chat.say(EMAIL)
     notices = Notices(bot.transcripts, bot.orders)
     now = uow.clock()
-    assert notices.late_orders(now) == 0  # not late yet (default 2 min, 6 min slow)
-    assert notices.late_orders(now + timedelta(hours=1)) == 1
-    assert notices.late_orders(now + timedelta(hours=2)) == 0
+    assert notices.late_order_nos(now) == []  # not late yet (default 2 min, 6 min slow)
+    assert notices.late_order_nos(now + timedelta(hours=1)) == ["KM2026112200101"]
+    assert notices.late_order("KM2026112200101") == 1
+    assert notices.late_order_nos(now + timedelta(hours=2)) == []  # apologised once
     assert "Sorry for the wait" in bot.transcripts.messages(chat.id)[-1].text

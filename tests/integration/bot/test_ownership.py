@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import Message
+from fulfilment.actors import Actor
 from tests.integration.bot.shop import (
     EMAIL,
     KEY_ORDER,
@@ -69,10 +70,10 @@ def test_the_owner_can_prove_with_the_phone_in_chinese(uow, suppliers, web_chat)
             buyer_phone="+86 138-0013-8000",
         ),
         paid=True,
-        actor="test",
+        actor=Actor.system("test"),
         txn_id="T-55",
     )
-    deliver_order(uow=uow, order_no="KM2026112200055")
+    deliver_order(uow=uow, order_no="KM2026112200055", actor=Actor.system("test"))
     chat = web_chat("zh-CN")
     chat.say("KM2026112200055 的卡密在哪里看")
     answer = chat.say("手机号 13800138000")
@@ -119,10 +120,10 @@ def test_a_telegram_buyer_is_recognised_by_their_identity(uow, suppliers, telegr
             "KM2026112200077", "STEAM-50", 1, Decimal("50.00"), "CNY", buyer_telegram_id="555001"
         ),
         paid=True,
-        actor="test",
+        actor=Actor.system("test"),
         txn_id="T-77",
     )
-    deliver_order(uow=uow, order_no="KM2026112200077")
+    deliver_order(uow=uow, order_no="KM2026112200077", actor=Actor.system("test"))
     owner = telegram_chat(user_id="555001")
     assert "STEAM-50-KEY" in owner.say("where is my order?")
     stranger = telegram_chat(user_id="555002")

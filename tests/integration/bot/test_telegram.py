@@ -19,6 +19,7 @@ from bot.engine import push_delivery_for
 from bot.models import Channel, Conversation, Delivery, Message, Sender
 from bot.notices import Notices, OrderNotice
 from bot.transcript import Outgoing
+from fulfilment.actors import Actor
 from fulfilment.ports import KeyCheckStatus
 from fulfilment.services.delivery import deliver_order
 from fulfilment.services.orders import OrderInput, ingest_order
@@ -92,8 +93,8 @@ def telegram_order(uow, suppliers, buyer: int = OWNER):  # type: ignore[no-untyp
         buyer_email=EMAIL,
         buyer_telegram_id=str(buyer),
     )
-    ingest_order(uow=uow, data=data, paid=True, actor="test", txn_id="T-77")
-    deliver_order(uow=uow, order_no=ORDER)
+    ingest_order(uow=uow, data=data, paid=True, actor=Actor.system("test"), txn_id="T-77")
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     return supplier
 
 

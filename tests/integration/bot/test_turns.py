@@ -15,7 +15,7 @@ from bot.orders import OrderDesk
 from bot.state import ConversationState, MemoryStateStore, Pending, RedisStateStore
 from bot.transcript import Transcripts
 from fulfilment.ports import KeyCheckStatus
-from knowledge_base import KnowledgeBaseService
+from kamidesk.chatbot import TicketHandoffs
 from tests.conftest import REDIS_URL, service_unavailable
 from tests.integration.bot.conftest import Chat
 from tests.integration.bot.shop import (
@@ -39,30 +39,28 @@ def redis_client():  # type: ignore[no-untyped-def]
     client.close()
 
 
-def _engine(uow, session_factory, nlu_parser, knowledge, handoffs, state):  # type: ignore[no-untyped-def]
+def _engine(container, nlu_parser, state):  # type: ignore[no-untyped-def]
+    """An engine like the container's, with the state store under test."""
     return DialogueEngine(
-        transcripts=Transcripts(uow.fork),
+        transcripts=Transcripts(container.uow),
         state=state,
-        orders=OrderDesk(uow.fork),
+        orders=OrderDesk(container.uow),
         nlu=nlu_parser,
-        kb=KnowledgeBaseService(knowledge, session_factory),
-        handoffs=handoffs,
+        kb=container.kb,
+        handoffs=TicketHandoffs(),
         guard=Guard(),
     )
 
 
 def test_a_conversation_continues_after_a_restart_with_state_in_redis(
-    uow, suppliers, session_factory, nlu_parser, knowledge, handoffs, redis_client
+    uow, suppliers, container, nlu_parser, redis_client
 ):
     supplier, _ = key_shop(uow, suppliers)
     mark_key(supplier, delivered_key(uow), KeyCheckStatus.INVALID)
     prefix = f"kamidesk-test:{uuid.uuid4().hex[:8]}"
     before = _engine(
-        uow,
-        session_factory,
+        container,
         nlu_parser,
-        knowledge,
-        handoffs,
         RedisStateStore(redis_client, prefix=prefix),
     )
     conversation = before.start(language="en")
@@ -72,18 +70,15 @@ def test_a_conversation_continues_after_a_restart_with_state_in_redis(
     payload = chat.payload("Yes")
     # The process restarts: a new engine, a new Redis connection, the same Redis.
     after = _engine(
-        uow,
-        session_factory,
+        container,
         nlu_parser,
-        knowledge,
-        handoffs,
         RedisStateStore(Redis.from_url(REDIS_URL), prefix=prefix),
     )
     resumed = Chat(after, conversation.id)
     answer = resumed.tap_payload(payload)
     assert delivered_key(uow) in answer and reissues(uow, "reissued") == 1
     # With in-process state the same restart forgets the proof: no action, no key.
-    fresh = _engine(uow, session_factory, nlu_parser, knowledge, handoffs, MemoryStateStore())
+    fresh = _engine(container, nlu_parser, MemoryStateStore())
     assert "no longer valid" in Chat(fresh, conversation.id).tap_payload(payload)
 
 
@@ -108,7 +103,7 @@ class SlowParser:
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_two_messages_of_one_conversation_are_handled_one_after_the_other(
-    store, uow, suppliers, session_factory, nlu_parser, knowledge, handoffs, request
+    store, uow, suppliers, container, nlu_parser, request
 ):
     key_shop(uow, suppliers)
     if store == "redis":
@@ -117,7 +112,7 @@ def test_two_messages_of_one_conversation_are_handled_one_after_the_other(
     else:
         state = MemoryStateStore()
     slow = SlowParser(nlu_parser)
-    engine = _engine(uow, session_factory, slow, knowledge, handoffs, state)
+    engine = _engine(container, slow, state)
     conversation = engine.start(language="en")
     # The order number arrives while the first message is still being handled; the proof
     # must see it (no lost update of the state).
@@ -145,11 +140,11 @@ def test_two_messages_of_one_conversation_are_handled_one_after_the_other(
 
 
 def test_a_double_tapped_button_from_two_requests_at_once_acts_once(
-    uow, suppliers, session_factory, nlu_parser, knowledge, handoffs
+    uow, suppliers, container, nlu_parser
 ):
     supplier, _ = key_shop(uow, suppliers)
     mark_key(supplier, delivered_key(uow), KeyCheckStatus.INVALID)
-    engine = _engine(uow, session_factory, nlu_parser, knowledge, handoffs, MemoryStateStore())
+    engine = _engine(container, nlu_parser, MemoryStateStore())
     conversation = engine.start(language="en")
     chat = Chat(engine, conversation.id)
     chat.say(f"my key for {KEY_ORDER} is invalid")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from fulfilment.actors import Actor
 from fulfilment.keyvault import KeyVault
 from kamidesk.cli import app
 from kamidesk.settings import get_settings
@@ -35,7 +36,7 @@ def test_db_upgrade_then_keys_import_from_a_file_skips_duplicates(tmp_path, monk
             price=Decimal(50),
             currency="CNY",
             keys_case_sensitive=False,  # so the lower-case spelling below is a duplicate
-            actor="t",
+            actor=Actor.system("test"),
         )
         keys = tmp_path / "keys.txt"
         keys.write_text("\ufeffKEY-0001-AAAA\nKEY-0002-BBBB\n\nkey-0001-aaaa\n")
@@ -70,7 +71,7 @@ def test_keys_import_takes_a_file_larger_than_one_import_in_batches(tmp_path, mo
             face_value=Decimal(5),
             price=Decimal(5),
             currency="CNY",
-            actor="t",
+            actor=Actor.system("test"),
         )
         total = catalog.MAX_KEYS_PER_IMPORT + 1500
         keys = tmp_path / "keys.txt"

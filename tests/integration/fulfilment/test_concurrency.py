@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
+from fulfilment.actors import Actor
 from fulfilment.models import AuditEntry, CardKey, Delivery, KeyStatus, Order, SupplierClaim
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
 from fulfilment.services.delivery import deliver_order
@@ -31,7 +32,10 @@ def test_fifty_concurrent_deliveries_never_hand_out_a_key_twice(uow, suppliers):
     for no in order_nos:
         paid_order(uow, no)
     # Every order is triggered twice (duplicate payment callbacks / two workers).
-    jobs = [lambda no=no: deliver_order(uow=uow.fork(), order_no=no) for no in order_nos * 2]
+    jobs = [
+        lambda no=no: deliver_order(uow=uow.fork(), order_no=no, actor=Actor.system("test"))
+        for no in order_nos * 2
+    ]
     outcomes = _run_all(jobs)
     assert {o.status for o in outcomes} == {"delivered"}
     with uow:
@@ -56,7 +60,10 @@ def test_more_orders_than_keys_deliver_every_key_once_and_the_rest_wait(uow, sup
     for no in order_nos:
         paid_order(uow, no)
     outcomes = _run_all(
-        [lambda no=no: deliver_order(uow=uow.fork(), order_no=no) for no in order_nos]
+        [
+            lambda no=no: deliver_order(uow=uow.fork(), order_no=no, actor=Actor.system("test"))
+            for no in order_nos
+        ]
     )
     statuses = sorted(o.status for o in outcomes)
     assert statuses.count("delivered") == 20 and statuses.count("waiting_stock") == 10
@@ -81,7 +88,7 @@ def test_concurrent_reissues_of_one_key_replace_it_once(uow, suppliers):
     supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)
     card_product(uow, keys=10)
     paid_order(uow, "KM2026112200002")
-    deliver_order(uow=uow, order_no="KM2026112200002")
+    deliver_order(uow=uow, order_no="KM2026112200002", actor=Actor.system("test"))
     outcomes = _run_all(
         [
             lambda n=n: reissue_key(
@@ -89,7 +96,7 @@ def test_concurrent_reissues_of_one_key_replace_it_once(uow, suppliers):
                 order_no="KM2026112200002",
                 request_id=f"req-{n}",
                 reason="bad",
-                requested_by="bot",
+                requested_by=Actor.system("bot"),
             )
             for n in range(8)
         ]
@@ -118,7 +125,12 @@ def test_concurrent_deliveries_crossing_the_safety_stock_raise_one_alert(uow, su
     order_nos = [f"KM{n:013d}" for n in range(20)]
     for no in order_nos:
         paid_order(uow, no)
-    _run_all([lambda no=no: deliver_order(uow=uow.fork(), order_no=no) for no in order_nos])
+    _run_all(
+        [
+            lambda no=no: deliver_order(uow=uow.fork(), order_no=no, actor=Actor.system("test"))
+            for no in order_nos
+        ]
+    )
     with uow:
         alerts = uow.session.scalars(select(Alert.kind).where(Alert.kind == "low_stock")).all()
         paused = uow.session.scalars(
@@ -138,7 +150,7 @@ def test_concurrent_reissues_on_one_customers_orders_respect_the_customer_limit(
     order_nos = [f"KM{n:013d}" for n in range(6)]
     for no in order_nos:
         paid_order(uow, no)  # all with the same buyer email
-        deliver_order(uow=uow, order_no=no)
+        deliver_order(uow=uow, order_no=no, actor=Actor.system("test"))
     outcomes = _run_all(
         [
             lambda no=no: reissue_key(
@@ -146,7 +158,7 @@ def test_concurrent_reissues_on_one_customers_orders_respect_the_customer_limit(
                 order_no=no,
                 request_id=f"rq-{no}",
                 reason="bad",
-                requested_by="bot",
+                requested_by=Actor.system("bot"),
             )
             for no in order_nos
         ]

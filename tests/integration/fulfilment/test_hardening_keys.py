@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
+from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, TooLarge
 from fulfilment.models import CardKey
-from fulfilment.services import catalog
+from fulfilment.services import catalog, inventory
 from tests.factories import card_product
 
 KEYS = [f"DUPE-{n:04d}-KEY-WXYZ" for n in range(5)]
@@ -42,7 +43,7 @@ def assert_names_the_keys_masked(conflict: Conflict, keys: list[str]) -> None:
 def test_two_simultaneous_imports_of_the_same_keys_into_two_products_one_is_a_conflict(
     uow, two_products, monkeypatch
 ):
-    checked = catalog._fresh_keys
+    checked = inventory._fresh_keys  # where the import checks its keys
     first_checked, second_done = threading.Event(), threading.Event()
 
     def first_waits_after_its_check(uow, keys, product):  # type: ignore[no-untyped-def]
@@ -52,13 +53,13 @@ def test_two_simultaneous_imports_of_the_same_keys_into_two_products_one_is_a_co
             second_done.wait(timeout=3)  # SQLite: the second waits for our lock instead
         return found
 
-    monkeypatch.setattr(catalog, "_fresh_keys", first_waits_after_its_check)
+    monkeypatch.setattr(inventory, "_fresh_keys", first_waits_after_its_check)
 
     def run(sku: str) -> object:
         if sku == "STEAM-100":
             first_checked.wait(timeout=10)
         try:
-            return catalog.import_keys(uow=uow.fork(), sku=sku, keys=KEYS, actor="shop")
+            return catalog.import_keys(uow=uow.fork(), sku=sku, keys=KEYS, actor=Actor.shop())
         except Conflict as exc:
             return exc
         finally:
@@ -78,24 +79,26 @@ def test_two_simultaneous_imports_of_the_same_keys_into_two_products_one_is_a_co
 def test_keys_of_another_product_are_refused_and_nothing_of_the_batch_is_imported(
     uow, two_products
 ):
-    catalog.import_keys(uow=uow, sku="STEAM-50", keys=KEYS[:2], actor="shop")
+    catalog.import_keys(uow=uow, sku="STEAM-50", keys=KEYS[:2], actor=Actor.shop())
     with pytest.raises(Conflict) as refused:
-        catalog.import_keys(uow=uow, sku="STEAM-100", keys=["FRESH-0001-ABCD", *KEYS], actor="x")
+        catalog.import_keys(
+            uow=uow, sku="STEAM-100", keys=["FRESH-0001-ABCD", *KEYS], actor=Actor.system("x")
+        )
     assert_names_the_keys_masked(refused.value, KEYS[:2])
     assert "(STEAM-50)" in refused.value.message
     assert stock(uow, "STEAM-100") == 0
 
 
 def test_importing_the_same_keys_into_the_same_product_again_skips_them(uow, two_products):
-    catalog.import_keys(uow=uow, sku="STEAM-50", keys=KEYS[:2], actor="shop")
-    again = catalog.import_keys(uow=uow, sku="STEAM-50", keys=KEYS, actor="shop")
+    catalog.import_keys(uow=uow, sku="STEAM-50", keys=KEYS[:2], actor=Actor.shop())
+    again = catalog.import_keys(uow=uow, sku="STEAM-50", keys=KEYS, actor=Actor.shop())
     assert (again.imported, again.duplicates, again.stock) == (3, 2, 5)
 
 
 def test_keys_differing_only_in_case_are_different_keys_unless_the_product_says_otherwise(uow):
     spellings = ["abcd-efgh-2345-wxyz", "ABCD-EFGH-2345-WXYZ", "Abcd-Efgh-2345-Wxyz"]
     card_product(uow, sku="EXACT", keys=0, supplier=None)
-    exact = catalog.import_keys(uow=uow, sku="EXACT", keys=spellings, actor="shop")
+    exact = catalog.import_keys(uow=uow, sku="EXACT", keys=spellings, actor=Actor.shop())
     assert (exact.imported, exact.duplicates) == (3, 0)
     catalog.create_product(
         uow=uow,
@@ -106,10 +109,10 @@ def test_keys_differing_only_in_case_are_different_keys_unless_the_product_says_
         price=Decimal("10.00"),
         currency="CNY",
         keys_case_sensitive=False,
-        actor="shop",
+        actor=Actor.shop(),
     )
     other = ["qrst-uvwx-6789-abcd", "QRST-UVWX-6789-ABCD", " QRST-uvwx-6789-abcd\t"]
-    loose = catalog.import_keys(uow=uow, sku="ANYCASE", keys=other, actor="shop")
+    loose = catalog.import_keys(uow=uow, sku="ANYCASE", keys=other, actor=Actor.shop())
     assert (loose.imported, loose.duplicates) == (1, 2)
     assert catalog.get_product(uow=uow, sku="EXACT").keys_case_sensitive is True
     assert catalog.get_product(uow=uow, sku="ANYCASE").keys_case_sensitive is False
@@ -126,7 +129,7 @@ def test_a_product_from_before_the_setting_keeps_matching_keys_in_any_case(uow):
         )
         uow.commit()
     result = catalog.import_keys(
-        uow=uow, sku="OLD-1", keys=["old-key-0001", "OLD-KEY-0001"], actor="x"
+        uow=uow, sku="OLD-1", keys=["old-key-0001", "OLD-KEY-0001"], actor=Actor.system("x")
     )
     assert (result.imported, result.duplicates) == (1, 1)
 
@@ -134,6 +137,6 @@ def test_a_product_from_before_the_setting_keeps_matching_keys_in_any_case(uow):
 def test_more_keys_than_one_import_may_carry_are_refused_and_nothing_changes(uow, two_products):
     keys = [f"BULK-{n:06d}-WXYZ" for n in range(catalog.MAX_KEYS_PER_IMPORT + 1)]
     with pytest.raises(TooLarge) as refused:
-        catalog.import_keys(uow=uow, sku="STEAM-50", keys=iter(keys), actor="shop")
+        catalog.import_keys(uow=uow, sku="STEAM-50", keys=iter(keys), actor=Actor.shop())
     assert refused.value.code == "too_many_keys"
     assert stored(uow) == 0

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from fulfilment.actors import Actor
 from fulfilment.errors import NotAllowed
 from fulfilment.models import ReissueRequest
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
@@ -28,7 +29,7 @@ def delivered(uow, suppliers):
     card_product(uow, keys=5)
     paid_order(uow, ORDER)
     uow.clock = lambda: DELIVERED_AT
-    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    assert deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "delivered"
     uow.clock = lambda: DELIVERED_AT + timedelta(days=1)
     return supplier
 
@@ -44,9 +45,9 @@ def test_a_refund_above_what_was_paid_is_refused_before_any_supplier_is_asked(uo
             order_no=ORDER,
             request_id="r-over",
             reason="customer",
-            requested_by="staff:lee",
+            requested_by=Actor.agent("lee"),
             amount=Decimal("50.01"),
-            approved_by="staff:lee",
+            approved_by=Actor.agent("lee"),
         )
     assert refused.value.code == "exceeds_paid"
     assert [kind for kind, _ in delivered.calls] == []  # no key check for a refused amount
@@ -55,7 +56,11 @@ def test_a_refund_above_what_was_paid_is_refused_before_any_supplier_is_asked(uo
 
 def reissue(uow, request_id: str):  # type: ignore[no-untyped-def]
     return reissue_key(
-        uow=uow, order_no=ORDER, request_id=request_id, reason="says used", requested_by="bot"
+        uow=uow,
+        order_no=ORDER,
+        request_id=request_id,
+        reason="says used",
+        requested_by=Actor.system("bot"),
     )
 
 
@@ -102,12 +107,20 @@ def test_a_refund_of_a_key_redeemed_about_when_it_was_delivered_is_refused_for_a
 ):
     delivered.default_check = used(DELIVERED_AT.replace(microsecond=0))
     near = request_refund(
-        uow=uow, order_no=ORDER, request_id="r-near", reason="customer", requested_by="bot"
+        uow=uow,
+        order_no=ORDER,
+        request_id="r-near",
+        reason="customer",
+        requested_by=Actor.system("bot"),
     )
     assert (near.status, near.code) == ("rejected", "redeemed_near_delivery")
     delivered.default_check = used(DELIVERED_AT + timedelta(hours=1))
     later = request_refund(
-        uow=uow, order_no=ORDER, request_id="r-later", reason="customer", requested_by="bot"
+        uow=uow,
+        order_no=ORDER,
+        request_id="r-later",
+        reason="customer",
+        requested_by=Actor.system("bot"),
     )
     assert (later.status, later.code) == ("rejected", "key_used")
     assert payments.refund_calls == []

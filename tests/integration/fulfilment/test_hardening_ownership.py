@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from fulfilment.actors import Actor
 from fulfilment.errors import OwnershipLocked
 from fulfilment.services.orders import OrderInput, ingest_order
 from fulfilment.services.ownership import Proof, normalise_claimant, verify_owner
@@ -44,12 +45,14 @@ def order(uow, clock):  # type: ignore[no-untyped-def]
         buyer_email="buyer@example.com",
         buyer_telegram_id="4242",
     )
-    ingest_order(uow=uow, data=data, paid=True, actor="test")
+    ingest_order(uow=uow, data=data, paid=True, actor=Actor.system("test"))
 
 
 def attempt(uow, claimant: str, proof: Proof, order_no: str = ORDER) -> str:  # type: ignore[no-untyped-def]
     try:
-        ok = verify_owner(uow=uow, order_no=order_no, claimant=claimant, proof=proof)
+        ok = verify_owner(
+            uow=uow, order_no=order_no, claimant=Actor.customer(claimant), proof=proof
+        )
     except OwnershipLocked as exc:
         return exc.code
     return "ok" if ok else "wrong"

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from fulfilment.actors import Actor
 from fulfilment.errors import AmountMismatch, Conflict, InvalidRequest, NotFound, OwnershipLocked
 from fulfilment.models import AuditEntry, Order, Payment
 from fulfilment.ports import PaymentQuery, PaymentStatus
@@ -51,10 +52,10 @@ def test_an_amount_mismatch_is_rejected_recorded_and_changes_nothing(uow, shop):
         buyer_email="a@example.com",
     )
     with pytest.raises(AmountMismatch):
-        orders.ingest_order(uow=uow, data=data, paid=True, actor="shop")
+        orders.ingest_order(uow=uow, data=data, paid=True, actor=Actor.shop())
     wrong_currency = OrderInput(**{**data.__dict__, "amount": Decimal("50.00"), "currency": "USD"})
     with pytest.raises(AmountMismatch):
-        orders.ingest_order(uow=uow, data=wrong_currency, paid=True, actor="shop")
+        orders.ingest_order(uow=uow, data=wrong_currency, paid=True, actor=Actor.shop())
     assert _count(uow, Order) == 0
     with uow:
         rejected = uow.session.scalars(
@@ -87,7 +88,7 @@ def test_malformed_orders_are_refused_before_anything_is_written(uow, shop, chan
     )
     with pytest.raises(InvalidRequest):
         orders.ingest_order(
-            uow=uow, data=OrderInput(**{**base, **change}), paid=True, actor="shop"
+            uow=uow, data=OrderInput(**{**base, **change}), paid=True, actor=Actor.shop()
         )
     assert _count(uow, Order) == 0
 
@@ -107,8 +108,18 @@ def test_duplicate_payment_callbacks_mark_paid_once(uow, shop):
         "status": "paid",
         "sign": "good",
     }
-    assert handle_payment_callback(uow=uow, params=params).status == "paid"
-    assert handle_payment_callback(uow=uow, params=params).status == "already_paid"
+    assert (
+        handle_payment_callback(
+            uow=uow, params=params, actor=Actor.system("payment-callback")
+        ).status
+        == "paid"
+    )
+    assert (
+        handle_payment_callback(
+            uow=uow, params=params, actor=Actor.system("payment-callback")
+        ).status
+        == "already_paid"
+    )
     assert _count(uow, Payment) == 1
 
 
@@ -123,34 +134,45 @@ def test_a_callback_for_the_wrong_amount_does_not_mark_paid(uow, shop):
         "sign": "good",
     }
     with pytest.raises(AmountMismatch):
-        handle_payment_callback(uow=uow, params=params)
+        handle_payment_callback(uow=uow, params=params, actor=Actor.system("payment-callback"))
     assert _count(uow, Payment) == 0
 
 
 def test_manual_confirmation_asks_the_provider_and_is_safe_to_repeat(uow, shop, payments):
     paid_order(uow, ORDER, paid=False)
-    assert confirm_payment(uow=uow, order_no=ORDER, actor="staff").status == "not_paid"
+    assert (
+        confirm_payment(uow=uow, order_no=ORDER, actor=Actor.agent("staff")).status == "not_paid"
+    )
     payments.paid[ORDER] = PaymentQuery(PaymentStatus.PAID, "PAY-9", 50_00, "CNY")
-    assert confirm_payment(uow=uow, order_no=ORDER, actor="staff").status == "paid"
-    assert confirm_payment(uow=uow, order_no=ORDER, actor="staff").status == "already_paid"
+    assert confirm_payment(uow=uow, order_no=ORDER, actor=Actor.agent("staff")).status == "paid"
+    assert (
+        confirm_payment(uow=uow, order_no=ORDER, actor=Actor.agent("staff")).status
+        == "already_paid"
+    )
     assert _count(uow, Payment) == 1
 
 
 def test_ownership_needs_a_matching_contact_and_guessing_is_limited(uow, shop):
     paid_order(uow, ORDER, email="Buyer@Example.com")
     assert verify_owner(
-        uow=uow, order_no=ORDER, claimant="tg:9", proof=Proof(email="buyer@example.com")
+        uow=uow,
+        order_no=ORDER,
+        claimant=Actor.customer("tg:9"),
+        proof=Proof(email="buyer@example.com"),
     )
     for guess in range(5):
         assert not verify_owner(
             uow=uow,
             order_no=f"2026112200000000{guess:04d}",
-            claimant="tg:666",
+            claimant=Actor.customer("tg:666"),
             proof=Proof(email="x@example.com"),
         )
     with pytest.raises(OwnershipLocked):
         verify_owner(
-            uow=uow, order_no=ORDER, claimant="tg:666", proof=Proof(email="buyer@example.com")
+            uow=uow,
+            order_no=ORDER,
+            claimant=Actor.customer("tg:666"),
+            proof=Proof(email="buyer@example.com"),
         )
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from fulfilment.actors import Actor
 from fulfilment.models import AuditEntry, Refund, ReissueRequest
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus
 from fulfilment.redaction import looks_like_key, redact_keys
@@ -37,9 +38,9 @@ def store(uow):  # type: ignore[no-untyped-def]
             price=Decimal("10.00"),
             currency="CNY",
             keys_case_sensitive=sku == "EXACT",
-            actor="test",
+            actor=Actor.system("test"),
         )
-        catalog.import_keys(uow=uow, sku=sku, keys=keys, actor="test")
+        catalog.import_keys(uow=uow, sku=sku, keys=keys, actor=Actor.system("test"))
 
 
 def redact(uow, value: str) -> str:  # type: ignore[no-untyped-def]
@@ -89,9 +90,12 @@ def delivered(uow, suppliers):  # type: ignore[no-untyped-def]
     supplier = suppliers.add("sup-a")
     card_product(uow, keys=3)
     paid_order(uow, ORDER)
-    deliver_order(uow=uow, order_no=ORDER)
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     [revealed] = reveal_keys(
-        uow=uow, order_no=ORDER, claimant="tg:1", proof=Proof(email="a@example.com")
+        uow=uow,
+        order_no=ORDER,
+        claimant=Actor.customer("tg:1"),
+        proof=Proof(email="a@example.com"),
     ) or [None]
     assert revealed is not None
     return supplier, revealed.key
@@ -110,9 +114,15 @@ def test_a_key_pasted_into_a_reissue_or_refund_reason_is_never_stored_or_served(
     supplier, key = delivered
     supplier.default_check = KeyCheckResult(KeyCheckStatus.UNUSED)
     reason = f"customer pasted {key} and says it is used"
-    reissue_key(uow=uow, order_no=ORDER, request_id="rq-1", reason=reason, requested_by="bot")
+    reissue_key(
+        uow=uow, order_no=ORDER, request_id="rq-1", reason=reason, requested_by=Actor.system("bot")
+    )
     request_refund(
-        uow=uow, order_no=ORDER, request_id="rf-1", reason=f"refund {key}", requested_by="bot"
+        uow=uow,
+        order_no=ORDER,
+        request_id="rf-1",
+        reason=f"refund {key}",
+        requested_by=Actor.system("bot"),
     )
     texts = stored_texts(uow)
     assert any(f"customer pasted ****{key[-4:]} and says" in t for t in texts)
@@ -127,7 +137,7 @@ def test_an_entry_written_before_redaction_existed_is_served_masked(uow, deliver
     with uow:  # the audit log is append-only: the old plaintext cannot be rewritten
         uow.session.add(
             AuditEntry(
-                actor="staff:old",
+                actor="staff:old",  # written before actors had a kind
                 action="reissue.requested",
                 entity="order",
                 entity_id=ORDER,

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from fulfilment.actors import Actor
 from fulfilment.errors import NotAllowed
 from fulfilment.models import CardKey
 from fulfilment.ports import KeyCheckResult, KeyCheckStatus, RefundOutcome, RefundResult
@@ -27,7 +28,12 @@ def shop(uow, suppliers):
 
 def _refund(uow, request_id="r-1", **kw):
     return request_refund(
-        uow=uow, order_no=ORDER, request_id=request_id, reason="customer", requested_by="bot", **kw
+        uow=uow,
+        order_no=ORDER,
+        request_id=request_id,
+        reason="customer",
+        requested_by=Actor.system("bot"),
+        **kw,
     )
 
 
@@ -35,14 +41,17 @@ def test_an_undelivered_paid_order_is_refunded_in_full_and_never_delivered(uow, 
     paid_order(uow, ORDER)
     result = _refund(uow)
     assert (result.status, result.amount_cents) == ("succeeded", 50_00)
-    assert deliver_order(uow=uow, order_no=ORDER).status == "not_deliverable"
+    assert (
+        deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status
+        == "not_deliverable"
+    )
     assert get_order(uow=uow, order_no=ORDER).status == "refunded"
     assert payments.by_txn[f"T-{ORDER}"] == 50_00
 
 
 def test_a_delivered_unused_key_is_refunded_and_revoked(uow, shop, payments):
     paid_order(uow, ORDER)
-    deliver_order(uow=uow, order_no=ORDER)
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     result = _refund(uow)
     assert result.status == "succeeded"
     with uow:
@@ -55,7 +64,7 @@ def test_a_delivered_unused_key_is_refunded_and_revoked(uow, shop, payments):
 def test_a_delivered_key_that_was_used_is_not_refunded(uow, shop, payments):
     shop.default_check = KeyCheckResult(KeyCheckStatus.USED)
     paid_order(uow, ORDER)
-    deliver_order(uow=uow, order_no=ORDER)
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     result = _refund(uow)
     assert (result.status, result.code) == ("rejected", "key_used")
     assert payments.refund_calls == []
@@ -74,11 +83,11 @@ def test_never_more_than_was_paid(uow, shop, payments):
     paid_order(uow, ORDER)
     uow.policy = replace(uow.policy, refund_auto_approve_cents=10_000_00)
     with pytest.raises(NotAllowed) as err:
-        _refund(uow, amount=Decimal("50.01"), approved_by="staff")
+        _refund(uow, amount=Decimal("50.01"), approved_by=Actor.agent("staff"))
     assert err.value.code == "exceeds_paid"
-    _refund(uow, "g-1", amount=Decimal("20.00"), approved_by="staff")  # goodwill part
+    _refund(uow, "g-1", amount=Decimal("20.00"), approved_by=Actor.agent("staff"))  # goodwill part
     with pytest.raises(NotAllowed):
-        _refund(uow, "g-2", amount=Decimal("30.01"), approved_by="staff")
+        _refund(uow, "g-2", amount=Decimal("30.01"), approved_by=Actor.agent("staff"))
     assert sum(payments.refunds.values()) == 20_00
 
 
@@ -88,7 +97,7 @@ def test_over_the_auto_approve_limit_a_person_must_approve(uow, shop, payments):
     pending = _refund(uow)
     assert (pending.status, pending.code) == ("pending_approval", "over_auto_limit")
     assert payments.refund_calls == []
-    approved = approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    approved = approve_refund(uow=uow, request_id="r-1", approved_by=Actor.agent("lee"))
     assert approved.status == "succeeded"
     assert payments.by_txn[f"T-{ORDER}"] == 50_00
 
@@ -104,7 +113,7 @@ def test_a_lost_provider_answer_is_retried_with_the_same_ref_and_pays_once(uow, 
         refund = uow.session.scalars(select(Refund)).one()
         refund.next_attempt_at = None  # due now
         uow.commit()
-    run_due_work(uow=uow)
+    run_due_work(uow=uow, actor=Actor.system("sweeper"))
     assert get_order(uow=uow, order_no=ORDER).status == "refunded"
     assert payments.refund_calls == ["r-1", "r-1"]
     assert payments.by_txn[f"T-{ORDER}"] == 50_00

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
+from fulfilment.actors import Actor
 from fulfilment.errors import Conflict, InvalidRequest, NotAllowed, OwnershipLocked
 from fulfilment.models import Alert, Order, Product, Refund, SupplierOrder
 from fulfilment.ports import (
@@ -42,7 +43,12 @@ def shop(uow, suppliers):
 
 def _refund(uow, request_id="r-1", **kw):
     return request_refund(
-        uow=uow, order_no=ORDER, request_id=request_id, reason="customer", requested_by="bot", **kw
+        uow=uow,
+        order_no=ORDER,
+        request_id=request_id,
+        reason="customer",
+        requested_by=Actor.system("bot"),
+        **kw,
     )
 
 
@@ -108,7 +114,7 @@ def test_a_second_payment_with_another_transaction_raises_an_alert(uow, shop):
         amount_cents=50_00,
         currency="CNY",
         source="callback",
-        actor="t",
+        actor=Actor.system("test"),
     )
     repeat = record_payment(
         uow=uow,
@@ -117,7 +123,7 @@ def test_a_second_payment_with_another_transaction_raises_an_alert(uow, shop):
         amount_cents=50_00,
         currency="CNY",
         source="callback",
-        actor="t",
+        actor=Actor.system("test"),
     )
     assert (first.status, repeat.status) == ("paid", "already_paid")
     assert _alerts(uow, "duplicate_payment") == []
@@ -128,7 +134,7 @@ def test_a_second_payment_with_another_transaction_raises_an_alert(uow, shop):
         amount_cents=50_00,
         currency="CNY",
         source="callback",
-        actor="t",
+        actor=Actor.system("test"),
     )
     assert other.status == "already_paid"
     [alert] = _alerts(uow, "duplicate_payment")
@@ -141,7 +147,7 @@ def test_a_second_payment_with_another_transaction_raises_an_alert(uow, shop):
             amount_cents=50_00,
             currency="CNY",
             source="callback",
-            actor="t",
+            actor=Actor.system("test"),
         )
     assert len(_alerts(uow, "duplicate_payment")) == 2
     assert get_order(uow=uow, order_no=ORDER).paid == "50.00"
@@ -153,7 +159,7 @@ def test_a_supplier_answer_with_an_overlong_reference_still_delivers(uow, suppli
     topup_product(uow)
     paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
     supplier.submits.append(SupplierResult(SupplierOutcome.SUCCESS, "S" * 200))
-    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    assert deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "delivered"
     with uow:
         sorder = uow.session.scalars(select(SupplierOrder)).one()
         assert sorder.status == "success" and len(sorder.supplier_ref or "") <= 80
@@ -161,12 +167,12 @@ def test_a_supplier_answer_with_an_overlong_reference_still_delivers(uow, suppli
 
 def test_a_goodwill_refund_approved_after_a_full_refund_is_paid_not_lost(uow, shop, payments):
     paid_order(uow, ORDER)
-    deliver_order(uow=uow, order_no=ORDER)
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     goodwill = _refund(uow, "g-1", amount=Decimal("20.00"))
     assert goodwill.status == "pending_approval"
     rest = _refund(uow, "r-2")  # the remaining 30.00: keys checked unused, revoked
     assert (rest.status, rest.amount_cents) == ("succeeded", 30_00)
-    approved = refunds.approve_refund(uow=uow, request_id="g-1", approved_by="staff:lee")
+    approved = refunds.approve_refund(uow=uow, request_id="g-1", approved_by=Actor.agent("lee"))
     assert (approved.status, approved.amount_cents) == ("succeeded", 20_00)
     assert get_order(uow=uow, order_no=ORDER).status == "refunded"
     assert payments.by_txn[f"T-{ORDER}"] == 50_00
@@ -188,13 +194,13 @@ def test_an_approval_the_key_check_refuses_keeps_the_refund_on_record(
     uow, shop, payments, needs_approval
 ):
     paid_order(uow, ORDER)
-    deliver_order(uow=uow, order_no=ORDER)
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     assert _refund(uow).status == "pending_approval"
     shop.default_check = KeyCheckResult(KeyCheckStatus.USED)
-    refused = refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    refused = refunds.approve_refund(uow=uow, request_id="r-1", approved_by=Actor.agent("lee"))
     assert (refused.status, refused.code) == ("rejected", "key_used")
     assert _refund_rows(uow) == {"r-1": "rejected"}
-    again = refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    again = refunds.approve_refund(uow=uow, request_id="r-1", approved_by=Actor.agent("lee"))
     assert again.status == "rejected"
     assert payments.refund_calls == []
     assert get_order(uow=uow, order_no=ORDER).status == "delivered"
@@ -204,7 +210,7 @@ def test_a_crash_during_approval_leaves_the_refund_waiting_for_approval(
     uow, shop, payments, needs_approval, monkeypatch
 ):
     paid_order(uow, ORDER)
-    deliver_order(uow=uow, order_no=ORDER)
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     _refund(uow)
 
     def process_dies(*args, **kwargs):
@@ -212,10 +218,10 @@ def test_a_crash_during_approval_leaves_the_refund_waiting_for_approval(
 
     monkeypatch.setattr(refunds, "check_key", process_dies)
     with pytest.raises(RuntimeError):
-        refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+        refunds.approve_refund(uow=uow, request_id="r-1", approved_by=Actor.agent("lee"))
     assert _refund_rows(uow) == {"r-1": "pending_approval"}
     monkeypatch.undo()
-    approved = refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    approved = refunds.approve_refund(uow=uow, request_id="r-1", approved_by=Actor.agent("lee"))
     assert approved.status == "succeeded"
     assert payments.by_txn[f"T-{ORDER}"] == 50_00
 
@@ -229,7 +235,7 @@ def test_concurrent_approvals_of_one_refund_pay_it_once(uow, shop, payments, nee
                 refunds.approve_refund,
                 uow=uow.fork(),
                 request_id="r-1",
-                approved_by=f"staff:{n}",
+                approved_by=Actor.agent(f"staff-{n}"),
             )
             for n in range(6)
         ]
@@ -244,7 +250,7 @@ def test_repeating_a_pending_refund_request_with_approval_approves_it(
 ):
     paid_order(uow, ORDER)
     assert _refund(uow).status == "pending_approval"
-    approved = _refund(uow, approved_by="staff:lee")
+    approved = _refund(uow, approved_by=Actor.agent("lee"))
     assert approved.status == "succeeded"
     assert payments.by_txn[f"T-{ORDER}"] == 50_00
 
@@ -253,7 +259,7 @@ def test_a_key_swapped_while_the_refund_checked_the_old_one_is_not_revoked_unche
     uow, shop, payments, monkeypatch
 ):
     paid_order(uow, ORDER)
-    deliver_order(uow=uow, order_no=ORDER)
+    deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test"))
     original = refunds.check_key
 
     def reissued_meanwhile(*args, **kwargs):
@@ -263,7 +269,7 @@ def test_a_key_swapped_while_the_refund_checked_the_old_one_is_not_revoked_unche
             order_no=ORDER,
             request_id="rq-1",
             reason="staff override",
-            requested_by="staff",
+            requested_by=Actor.agent("staff"),
             override=True,
         )
         return answer
@@ -281,11 +287,15 @@ def test_a_success_reported_after_failover_for_the_failed_attempt_raises_an_aler
     topup_product(uow)
     paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
     a.submits.append(SupplierResult(SupplierOutcome.FAILED, message="channel busy"))
-    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"  # by sup-b
+    assert (
+        deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "delivered"
+    )  # by sup-b
     assert [c for c, _ in b.calls] == ["submit", "query"]
     params = {"order_id": f"{ORDER}-1", "status": "success", "sign": "good"}
     for _ in range(2):  # the late callback, and its retry
-        outcome = handle_supplier_callback(uow=uow, supplier_code="sup-a", params=params)
+        outcome = handle_supplier_callback(
+            uow=uow, supplier_code="sup-a", params=params, actor=Actor.system("supplier:sup-a")
+        )
         assert outcome.status == "delivered"
     # The customer may have been topped up twice: a person must sort it out, once.
     [alert] = _alerts(uow, "late_supplier_success")
@@ -298,9 +308,11 @@ def test_a_failure_reported_after_delivery_raises_an_alert_and_tries_no_one_else
     b = suppliers.add("sup-b")
     topup_product(uow)
     paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
-    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    assert deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "delivered"
     params = {"order_id": f"{ORDER}-1", "status": "failed", "sign": "good"}
-    outcome = handle_supplier_callback(uow=uow, supplier_code="sup-a", params=params)
+    outcome = handle_supplier_callback(
+        uow=uow, supplier_code="sup-a", params=params, actor=Actor.system("supplier:sup-a")
+    )
     assert outcome.status == "delivered"
     [alert] = _alerts(uow, "supplier_reversed")
     assert f"{ORDER}-1" in alert.message
@@ -315,7 +327,9 @@ def test_a_callback_racing_a_worker_on_the_same_attempt_does_not_deadlock(
     topup_product(uow)
     paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
     a.queries.append(SupplierResult(SupplierOutcome.ACCEPTED))
-    deliver_order(uow=uow, order_no=ORDER)  # accepted, then still processing on query
+    deliver_order(
+        uow=uow, order_no=ORDER, actor=Actor.system("test")
+    )  # accepted, then still processing on query
     params = {"order_id": f"{ORDER}-1", "status": "success", "sign": "good"}
     # A worker's step holds the order and then writes the attempt (as `_next_step` does),
     # while the supplier's callback for that attempt arrives.
@@ -323,7 +337,11 @@ def test_a_callback_racing_a_worker_on_the_same_attempt_does_not_deadlock(
         worker.execute(select(Order).where(Order.order_no == ORDER).with_for_update())
         with ThreadPoolExecutor(max_workers=1) as pool:
             callback = pool.submit(
-                handle_supplier_callback, uow=uow.fork(), supplier_code="sup-a", params=params
+                handle_supplier_callback,
+                uow=uow.fork(),
+                supplier_code="sup-a",
+                params=params,
+                actor=Actor.system("supplier:sup-a"),
             )
             time.sleep(0.5)  # let the callback reach its locks
             worker.execute(
@@ -341,7 +359,10 @@ def test_a_key_import_racing_a_delivery_of_the_same_product_does_not_deadlock(
     suppliers.add("sup-a")
     card_product(uow, keys=0)
     paid_order(uow, ORDER)
-    assert deliver_order(uow=uow, order_no=ORDER).status == "waiting_stock"
+    assert (
+        deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status
+        == "waiting_stock"
+    )
     # A delivery holds the waiting order and then writes its product (as `pause_if_low`
     # does), while the shop imports keys for that product.
     with session_factory() as worker:
@@ -352,7 +373,7 @@ def test_a_key_import_racing_a_delivery_of_the_same_product_does_not_deadlock(
                 uow=uow.fork(),
                 sku="STEAM-50",
                 keys=["STEAM-50-KEY-9999-ABCD"],
-                actor="test",
+                actor=Actor.system("test"),
             )
             time.sleep(0.5)  # let the import reach its locks
             worker.execute(
@@ -360,7 +381,7 @@ def test_a_key_import_racing_a_delivery_of_the_same_product_does_not_deadlock(
             )
             worker.commit()
             assert imported.result(timeout=30).imported == 1
-    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    assert deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "delivered"
 
 
 def test_a_claimant_too_long_to_record_is_refused_before_any_answer(uow, shop):
@@ -370,19 +391,35 @@ def test_a_claimant_too_long_to_record_is_refused_before_any_answer(uow, shop):
     claimant = "web:" + "s" * 96
     for email in ("x@example.com", "a@example.com"):
         with pytest.raises(InvalidRequest):
-            verify_owner(uow=uow, order_no=ORDER, claimant=claimant, proof=Proof(email=email))
+            verify_owner(
+                uow=uow,
+                order_no=ORDER,
+                claimant=Actor.customer(claimant),
+                proof=Proof(email=email),
+            )
     longest = "web:" + "s" * 76
     for _ in range(uow.policy.ownership_max_failures):
         proof = Proof(email="x@example.com")
-        assert not verify_owner(uow=uow, order_no=ORDER, claimant=longest, proof=proof)
+        assert not verify_owner(
+            uow=uow, order_no=ORDER, claimant=Actor.customer(longest), proof=proof
+        )
     with pytest.raises(OwnershipLocked):
-        verify_owner(uow=uow, order_no=ORDER, claimant=longest, proof=Proof(email="a@example.com"))
+        verify_owner(
+            uow=uow,
+            order_no=ORDER,
+            claimant=Actor.customer(longest),
+            proof=Proof(email="a@example.com"),
+        )
 
 
 def test_an_overlong_batch_label_is_refused_on_every_database(uow, shop):
     with pytest.raises(InvalidRequest):
         catalog.import_keys(
-            uow=uow, sku="STEAM-50", keys=["NEW-KEY-0001-WXYZ"], actor="cli", batch="b" * 65
+            uow=uow,
+            sku="STEAM-50",
+            keys=["NEW-KEY-0001-WXYZ"],
+            actor=Actor.system("cli"),
+            batch="b" * 65,
         )
     assert catalog.get_product(uow=uow, sku="STEAM-50").stock == 5
 
@@ -395,7 +432,7 @@ def test_concurrent_wrong_guesses_from_one_claimant_stop_at_the_limit(uow, shop)
             ok = verify_owner(
                 uow=uow.fork(),
                 order_no=f"KM20261122{n:05d}",
-                claimant="web:burst",
+                claimant=Actor.customer("web:burst"),
                 proof=Proof(email=f"guess{n}@example.com"),
             )
         except OwnershipLocked:
@@ -420,14 +457,16 @@ def test_concurrent_creation_of_one_product_or_supplier_is_a_conflict_not_a_cras
                 face_value=Decimal("10"),
                 price=Decimal("10.00"),
                 currency="CNY",
-                actor="test",
+                actor=Actor.system("test"),
             )
         except Conflict:
             return "conflict"
         return "created"
 
     def add_supplier():
-        return catalog.add_supplier(uow=uow.fork(), code="sup-race", name="R", actor="t").code
+        return catalog.add_supplier(
+            uow=uow.fork(), code="sup-race", name="R", actor=Actor.system("test")
+        ).code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         products = list(pool.map(lambda _: create_product(), range(8)))
@@ -441,7 +480,7 @@ def test_a_supplier_without_a_configured_client_is_failed_over_not_retried_forev
     b = suppliers.add("sup-b")
     topup_product(uow)
     paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
-    assert deliver_order(uow=uow, order_no=ORDER).status == "delivered"
+    assert deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "delivered"
     assert [c for c, _ in b.calls] == ["submit", "query"]
     with uow:
         attempts = [
@@ -459,13 +498,17 @@ def test_an_attempt_that_cannot_be_queried_here_waits_and_is_never_failed_over(u
     topup_product(uow)
     paid_order(uow, ORDER, sku="CM-100", price="98.50", account="13800138000")
     uow.policy = replace(uow.policy, supplier_poll_seconds=60)
-    assert deliver_order(uow=uow, order_no=ORDER).status == "in_progress"  # accepted by sup-a
+    assert (
+        deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "in_progress"
+    )  # accepted by sup-a
     assert [c for c, _ in a.calls] == ["submit"]
     with uow:
         uow.session.execute(update(SupplierOrder).values(next_check_at=None))  # due now
         uow.commit()
     del suppliers.suppliers["sup-a"]  # a process started without sup-a's client
-    assert deliver_order(uow=uow, order_no=ORDER).status == "in_progress"
+    assert (
+        deliver_order(uow=uow, order_no=ORDER, actor=Actor.system("test")).status == "in_progress"
+    )
     with uow:
         statuses = [s.status for s in uow.session.scalars(select(SupplierOrder))]
     assert statuses == ["processing"]  # it may still succeed: never tried elsewhere
@@ -478,5 +521,5 @@ def test_a_refund_waiting_for_approval_is_on_the_staff_alert_list_until_decided(
     assert _refund(uow).status == "pending_approval"
     [waiting] = [a for a in open_alerts(uow=uow) if a.kind == "refund_needs_approval"]
     assert waiting.order_no == ORDER and "r-1" in waiting.message
-    refunds.approve_refund(uow=uow, request_id="r-1", approved_by="staff:lee")
+    refunds.approve_refund(uow=uow, request_id="r-1", approved_by=Actor.agent("lee"))
     assert [a for a in open_alerts(uow=uow) if a.kind == "refund_needs_approval"] == []

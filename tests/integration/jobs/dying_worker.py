@@ -14,6 +14,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from kamidesk.bootstrap import build
+from kamidesk.jobs import ArqJobs
 from kamidesk.settings import Settings
 from kamidesk.worker import WorkerSettings, on_shutdown, on_startup
 
@@ -21,16 +22,18 @@ from kamidesk.worker import WorkerSettings, on_shutdown, on_startup
 def main(queue: str) -> None:
     settings = Settings(_env_file=None, demo_mode=True)  # type: ignore[call-arg]
     assert settings.redis_url, "REDIS_URL is required"
+    redis_settings = RedisSettings.from_dsn(settings.redis_url)
     worker = Worker(
         functions=WorkerSettings.functions,
         queue_name=queue,
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_settings=redis_settings,
         keep_result=WorkerSettings.keep_result,
         job_timeout=WorkerSettings.job_timeout,
         poll_delay=0.05,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
-        ctx={"container": build(settings)},
+        # Its runner enqueues what its jobs trigger on the test's queue, not the default one.
+        ctx={"container": build(settings, jobs=ArqJobs(redis_settings, queue_name=queue))},
         handle_signals=False,
     )
     worker.run()

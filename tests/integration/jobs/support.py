@@ -1,49 +1,22 @@
-"""Helpers for the job-runner integration tests: a test container and in-process arq workers."""
+"""Helpers for the job-runner integration tests: in-process arq workers, delivery counts."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from arq.connections import ArqRedis
 from arq.worker import Worker
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from fulfilment.keyvault import KeyVault
 from fulfilment.models import CardKey, Delivery, DeliveryStatus, KeyStatus, Order
-from fulfilment.uow import Policy, UnitOfWork
-from kamidesk.settings import Settings
+from fulfilment.uow import UnitOfWork
+from kamidesk.bootstrap import Container
 from kamidesk.worker import WorkerSettings, on_shutdown, on_startup
-from tests.fakes import FakePayments, FakeSupplierDirectory
 
 
-@dataclass
-class TestRuntime:
-    """The container's shape, over the test database and the fakes: one fresh uow per call."""
-
-    __test__ = False
-
-    settings: Settings
-    session_factory: sessionmaker[Session]
-    vault: KeyVault
-    suppliers: FakeSupplierDirectory
-    payments: FakePayments
-    policy: Policy
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(
-            self.session_factory,
-            vault=self.vault,
-            suppliers=self.suppliers,
-            payments=self.payments,
-            policy=self.policy,
-        )
-
-
-def make_worker(pool: ArqRedis, runtime: TestRuntime, **overrides: Any) -> Worker:
+def make_worker(pool: ArqRedis, runtime: Container, **overrides: Any) -> Worker:
     """An in-process arq worker in burst mode, with the production functions and settings."""
     options: dict[str, Any] = dict(
         functions=WorkerSettings.functions,

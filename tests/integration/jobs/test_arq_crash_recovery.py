@@ -24,9 +24,10 @@ from sqlalchemy import select
 from fulfilment.keyvault import KeyVault
 from fulfilment.models import Order
 from fulfilment.services.queries import get_order
+from kamidesk import wiring
 from kamidesk import worker as worker_module
-from kamidesk.jobs import ArqJobs, ServiceWork, job_id
-from kamidesk.worker import IN_PROGRESS_TIMEOUT_SECONDS, on_shutdown, on_startup, sweep
+from kamidesk.jobs import ArqJobs, job_id
+from kamidesk.worker import IN_PROGRESS_TIMEOUT_SECONDS, on_shutdown, sweep
 from tests.conftest import REDIS_URL
 from tests.factories import card_product, paid_order
 from tests.integration.jobs.support import make_worker
@@ -43,7 +44,7 @@ async def delivered_after(pool, runtime, order_no: str, *, within: float) -> flo
     )
     worker = make_worker(own_pool, runtime, burst=False)
     task = asyncio.create_task(worker.async_run())
-    ctx = {"redis": pool, "work": ServiceWork(runtime, actor="worker")}
+    ctx = {"redis": pool, "container": runtime}
     started = time.monotonic()
     try:
         while time.monotonic() - started < within:
@@ -143,22 +144,21 @@ async def test_a_long_running_job_keeps_its_marker_and_is_never_started_twice(
     release = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    class SlowWork(ServiceWork):
-        def deliver(self, order_no: str) -> object:
-            entered.append(time.monotonic())
-            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=30)
-            return super().deliver(order_no)
+    real_deliver = wiring.deliver_order
 
-    async def startup(ctx):  # type: ignore[no-untyped-def]
-        await on_startup(ctx)
-        ctx["work"] = SlowWork(ctx["container"], actor="worker")
+    def slow_deliver(**kwargs):  # type: ignore[no-untyped-def]
+        entered.append(time.monotonic())
+        asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=30)
+        return real_deliver(**kwargs)
+
+    monkeypatch.setattr(wiring, "deliver_order", slow_deliver)  # the delivery task's service
 
     own_pool = await create_pool(
         RedisSettings.from_dsn(REDIS_URL), default_queue_name=arq_pool.default_queue_name
     )
-    worker = make_worker(own_pool, runtime, burst=False, on_startup=startup)
+    worker = make_worker(own_pool, runtime, burst=False)
     task = asyncio.create_task(worker.async_run())
-    ctx = {"redis": arq_pool, "work": ServiceWork(runtime, actor="worker")}
+    ctx = {"redis": arq_pool, "container": runtime}
     try:
         while not entered:
             await asyncio.sleep(0.02)

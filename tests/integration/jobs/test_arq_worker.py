@@ -9,11 +9,12 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from sqlalchemy import select
 
+from fulfilment.actors import Actor
 from fulfilment.models import Refund
 from fulfilment.ports import RefundOutcome, RefundResult
 from fulfilment.services.queries import get_order
 from fulfilment.services.refunds import request_refund
-from kamidesk.jobs import ArqJobs, ServiceWork
+from kamidesk.jobs import ArqJobs
 from kamidesk.worker import health_check_key, sweep, worker_alive
 from tests.conftest import REDIS_URL
 from tests.factories import card_product, paid_order, topup_product
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
 
 def sweep_ctx(pool, runtime) -> dict:  # type: ignore[no-untyped-def]
-    return {"redis": pool, "work": ServiceWork(runtime, actor="worker")}
+    return {"redis": pool, "container": runtime}
 
 
 async def test_a_paid_order_only_in_the_database_is_delivered_after_the_sweep(arq_pool, runtime):
@@ -163,7 +164,7 @@ async def test_a_refund_whose_provider_call_crashed_is_pushed_again_by_the_sweep
             order_no="KM7000000001",
             request_id="rf-1",
             reason="customer asked",
-            requested_by="test",
+            requested_by=Actor.system("test"),
         )
     await sweep(sweep_ctx(arq_pool, runtime))
     await run_burst(make_worker(arq_pool, runtime))
@@ -183,7 +184,11 @@ async def test_a_refund_backing_off_after_an_unknown_answer_is_not_swept_early(
     paid_order(uow, "KM7000000002")
     payments.refund_answers.append(RefundResult(RefundOutcome.UNKNOWN, None, "busy"))
     result = request_refund(
-        uow=uow, order_no="KM7000000002", request_id="rf-2", reason="x", requested_by="test"
+        uow=uow,
+        order_no="KM7000000002",
+        request_id="rf-2",
+        reason="x",
+        requested_by=Actor.system("test"),
     )
     assert result.status == "processing"
     # Not due yet (retry backoff): the sweep leaves it alone until its time comes.
@@ -210,10 +215,14 @@ async def test_a_reissue_left_checking_is_finished_by_the_arq_sweep(arq_pool, ru
     uow = runtime.uow()
     card_product(uow, keys=3)
     paid_order(uow, "KM7000000009")
-    deliver_order(uow=uow, order_no="KM7000000009")
+    deliver_order(uow=uow, order_no="KM7000000009", actor=Actor.system("test"))
     supplier.default_check = KeyCheckResult(KeyCheckStatus.UNKNOWN, message="timeout")
     first = reissue_key(
-        uow=uow, order_no="KM7000000009", request_id="rq-arq", reason="x", requested_by="bot"
+        uow=uow,
+        order_no="KM7000000009",
+        request_id="rq-arq",
+        reason="x",
+        requested_by=Actor.system("bot"),
     )
     assert first.status == "check_unavailable"
     supplier.default_check = KeyCheckResult(KeyCheckStatus.INVALID)
@@ -226,3 +235,40 @@ async def test_a_reissue_left_checking_is_finished_by_the_arq_sweep(arq_pool, ru
     with uow:
         status = uow.session.scalars(select(ReissueRequest.status)).one()
     assert status == "reissued"
+
+
+async def test_events_left_behind_by_a_crash_are_dispatched_through_arq_and_deliver_the_order(
+    arq_pool, arq_runtime
+):
+    from datetime import timedelta
+
+    from fulfilment.models import Alert, OutboxEntry, Product, utcnow
+
+    uow = arq_runtime.uow()
+    card_product(uow, keys=2, safety_stock=2)
+    paid_order(uow, "KM7000000010")  # committed, then the process died: no dispatch, no trigger
+    with uow:
+        fresh = len(uow.session.scalars(select(OutboxEntry.id)).all())
+    ctx = sweep_ctx(arq_pool, arq_runtime)
+    assert await sweep(ctx) == 1  # the paid order; its events are too fresh for the sweep
+    arq_runtime.bus.clock = lambda: utcnow() + timedelta(minutes=1)
+    assert await sweep(ctx) == fresh  # now every undispatched event is due
+    worker = make_worker(arq_pool, arq_runtime)
+    await run_burst(worker)
+    assert worker.jobs_failed == 0
+    assert get_order(uow=uow, order_no="KM7000000010").status == "delivered"
+    with uow:
+        undispatched = uow.session.scalars(
+            select(OutboxEntry.name).where(OutboxEntry.dispatched_at.is_(None))
+        ).all()
+        paid = uow.session.scalars(
+            select(OutboxEntry.handled).where(OutboxEntry.name == "OrderPaid")
+        ).one()
+        product = uow.session.scalars(select(Product)).one()
+        alerts = uow.session.scalars(select(Alert.kind)).all()
+    # OrderPaid -> delivery job -> KeyDelivered, StockLow -> pause -> ProductPaused -> alert:
+    # every step went through Redis, and every event was handled.
+    assert undispatched == []
+    assert paid == ["fulfilment.trigger_delivery"]
+    assert (product.status, alerts) == ("paused", ["low_stock"])
+    assert await arq_pool.zcard(arq_pool.default_queue_name) == 0

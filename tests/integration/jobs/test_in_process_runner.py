@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from fulfilment.actors import Actor
 from fulfilment.services import catalog
 from fulfilment.services.queries import get_order
-from kamidesk.jobs import InProcessJobs
 from tests.factories import card_product, paid_order, topup_product
 from tests.integration.jobs.support import delivered_keys, units_by_order
 
@@ -27,11 +27,12 @@ async def wait_for_status(runtime, order_no: str, status: str, timeout: float = 
         await asyncio.sleep(0.02)
 
 
-async def test_a_paid_order_whose_trigger_was_lost_is_delivered_by_the_sweep(runtime):
+async def test_a_paid_order_whose_trigger_was_lost_is_delivered_by_the_sweep(in_process):
+    runtime = in_process()
     uow = runtime.uow()
     card_product(uow, keys=3)
     paid_order(uow, "KM1000000001", quantity=2)  # paid, but nobody triggered delivery
-    jobs = InProcessJobs(runtime)
+    jobs = runtime.jobs
     await jobs.start()
     try:
         await wait_for_status(runtime, "KM1000000001", "delivered")
@@ -41,18 +42,21 @@ async def test_a_paid_order_whose_trigger_was_lost_is_delivered_by_the_sweep(run
 
 
 async def test_an_order_waiting_for_stock_is_delivered_when_keys_arrive_and_it_is_triggered(
-    runtime,
+    in_process,
 ):
+    runtime = in_process(sweep_interval=3600)  # only triggers, no sweep help
     uow = runtime.uow()
     card_product(uow, keys=0)
     paid_order(uow, "KM1000000002")
-    jobs = InProcessJobs(runtime, sweep_interval=3600)  # only triggers, no sweep help
+    jobs = runtime.jobs
     await jobs.start()
     try:
         await jobs.trigger_delivery("KM1000000002")
         await jobs.drain()
         assert get_order(uow=uow, order_no="KM1000000002").status == "delivering"
-        catalog.import_keys(uow=uow, sku="STEAM-50", keys=["FRESH-0001-WXYZ"], actor="test")
+        catalog.import_keys(
+            uow=uow, sku="STEAM-50", keys=["FRESH-0001-WXYZ"], actor=Actor.system("test")
+        )
         await jobs.trigger_delivery("KM1000000002")
         await jobs.drain()
     finally:
@@ -60,13 +64,14 @@ async def test_an_order_waiting_for_stock_is_delivered_when_keys_arrive_and_it_i
     assert get_order(uow=uow, order_no="KM1000000002").status == "delivered"
 
 
-async def test_many_concurrent_duplicate_triggers_hand_out_one_key_per_unit(runtime):
+async def test_many_concurrent_duplicate_triggers_hand_out_one_key_per_unit(in_process):
+    runtime = in_process(max_workers=6, sweep_interval=0.02)
     uow = runtime.uow()
     card_product(uow, keys=12)
     orders = [f"KM20000000{n:02d}" for n in range(6)]
     for order_no in orders:
         paid_order(uow, order_no, quantity=2)
-    jobs = InProcessJobs(runtime, max_workers=6, sweep_interval=0.02)
+    jobs = runtime.jobs
     await jobs.start()
     try:
         for _ in range(4):
@@ -84,9 +89,10 @@ async def test_many_concurrent_duplicate_triggers_hand_out_one_key_per_unit(runt
 
 
 async def test_a_top_up_whose_job_crashed_mid_call_is_resumed_by_the_sweep(
-    runtime, suppliers, caplog
+    in_process, suppliers, caplog
 ):
     supplier = suppliers.add("sup-a")
+    runtime = in_process(sweep_interval=0.05)
     uow = runtime.uow()
     topup_product(uow, suppliers=("sup-a",))
     paid_order(uow, "DJ3000000000001", sku="CM-100", price="98.50", account="13800138000")
@@ -101,7 +107,7 @@ async def test_a_top_up_whose_job_crashed_mid_call_is_resumed_by_the_sweep(
         return real_submit(**kwargs)
 
     supplier.submit_topup = dying_submit  # type: ignore[method-assign]
-    jobs = InProcessJobs(runtime, sweep_interval=0.05)
+    jobs = runtime.jobs
     await jobs.start()
     try:
         await jobs.trigger_delivery("DJ3000000000001")

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from kamidesk.api import errors
 from kamidesk.api import kb as kb_api
 from knowledge_base import KnowledgeBase, KnowledgeBaseService
 
@@ -16,6 +17,7 @@ BASE = "/api/v1/kb"
 async def client(kb_sessions, shared_kb: KnowledgeBase):
     app = FastAPI()
     app.include_router(kb_api.router, prefix=BASE)
+    errors.install(app)  # the app's shared error mapping
     app.state.kb = KnowledgeBaseService(shared_kb, kb_sessions)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:

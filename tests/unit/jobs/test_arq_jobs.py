@@ -98,3 +98,80 @@ def test_the_cron_sweep_follows_the_configured_interval(interval, seconds):
     assert job.name == "sweep"
     assert job.second == seconds
     assert job.run_at_startup
+
+
+class FakeQueue:
+    """What the worker's sweep uses of its Redis connection."""
+
+    default_queue_name = "q9"
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[str, object]] = {}
+
+    async def enqueue_job(self, function, arg, *, _job_id):  # type: ignore[no-untyped-def]
+        if _job_id in self.jobs:
+            return None
+        self.jobs[_job_id] = (function, arg)
+        return object()
+
+    def pipeline(self, transaction: bool):  # type: ignore[no-untyped-def]
+        return NoClaims()
+
+
+class NoClaims:
+    """A queued job nobody has claimed: the sweep finds no in-progress marker to release."""
+
+    async def __aenter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    async def __aexit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    async def watch(self, key: str) -> None:
+        return None
+
+    async def pttl(self, key: str) -> int:
+        return -2
+
+
+class Box:
+    """A container with a runner whose registry has a package's task."""
+
+    def __init__(self) -> None:
+        self.jobs = ArqJobs(RedisSettings(), pool=FakePool())  # type: ignore[arg-type]
+        self.sent: list[str] = []
+        self.jobs.register_task("bot.send_notice", self.sent.append, key="notice")
+        self.jobs.register_due("bot.send_notice", lambda: ["tg:1", "tg:2"])
+
+
+async def test_a_task_another_package_registers_is_an_arq_function_and_is_swept():
+    from kamidesk.worker import sweep, task_function, worker_functions
+
+    box, queue = Box(), FakeQueue()
+    ctx = {"container": box, "redis": queue}
+    assert [f.name for f in worker_functions(["deliver_order", "bot.send_notice"])] == [
+        "deliver_order",
+        "bot.send_notice",
+    ]
+    assert await sweep(ctx) == 2
+    assert await sweep(ctx) == 0  # queued already: the job ids dedupe
+    assert queue.jobs == {
+        "q9:notice:tg:1": ("bot.send_notice", "tg:1"),
+        "q9:notice:tg:2": ("bot.send_notice", "tg:2"),
+    }
+    assert await task_function("bot.send_notice")(ctx, "tg:1") == "done"
+    assert box.sent == ["tg:1"]
+
+
+async def test_a_package_task_is_triggered_by_name_with_its_own_job_id():
+    pool = FakePool()
+    jobs = ArqJobs(RedisSettings(), queue_name="q2", pool=pool)  # type: ignore[arg-type]
+    jobs.register_task("desk.sla_timer", lambda ticket: None, key="sla")
+    await jobs.start()
+    await jobs.trigger("desk.sla_timer", 41)
+    await jobs.trigger("desk.sla_timer", 41)
+    with pytest.raises(ValueError, match="unknown task"):
+        await jobs.trigger("desk.nope", 1)
+    with pytest.raises(ValueError, match="JSON"):
+        await jobs.trigger("desk.sla_timer", object())
+    assert pool.jobs == {"q2:sla:41": ("desk.sla_timer", 41, "q2")}

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from fulfilment.services.recovery import DueWork
-from kamidesk.jobs import InProcessJobs, JobsNotRunning
+from kamidesk.jobs import DELIVER_JOB, REFUND_JOB, REISSUE_JOB, InProcessJobs, JobsNotRunning
 from kamidesk.settings import Settings
+from kamidesk.wiring import due_items
 
 
 class FakeRuntime:
@@ -74,6 +75,16 @@ class FakeWork:
         return DueWork([], [])
 
 
+def make_runner(work: FakeWork, interval: float = 3600, **options) -> InProcessJobs:  # type: ignore[no-untyped-def]
+    """An in-process runner whose core tasks and due source are the fake work's."""
+    jobs = InProcessJobs(FakeRuntime(interval=interval), **options)
+    jobs.register_task(DELIVER_JOB, work.deliver)
+    jobs.register_task(REFUND_JOB, work.refund)
+    jobs.register_task(REISSUE_JOB, work.reissue)
+    jobs.tasks.register_due_items(lambda: due_items(work.due()))
+    return jobs
+
+
 async def until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
@@ -84,7 +95,7 @@ async def until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-unt
 @pytest.fixture
 async def runner():  # type: ignore[no-untyped-def]
     work = FakeWork()
-    jobs = InProcessJobs(FakeRuntime(interval=3600), work=work, max_workers=4)
+    jobs = make_runner(work, 3600, max_workers=4)
     await jobs.start()
     yield jobs, work
     await jobs.stop(grace=1)
@@ -151,7 +162,7 @@ async def test_the_sweep_runs_periodically_and_survives_its_own_failure(caplog):
         OSError("database went away"),
         DueWork(["KM0006"], []),
     ]
-    jobs = InProcessJobs(FakeRuntime(interval=0.01), work=work)
+    jobs = make_runner(work, 0.01)
     with caplog.at_level(logging.ERROR, logger="kamidesk.jobs"):
         await jobs.start()
         await until(lambda: "KM0006" in work.delivered)
@@ -176,7 +187,7 @@ async def test_the_sweep_does_not_queue_an_order_that_is_already_running(runner)
 
 async def test_stop_ends_the_sweep(caplog):
     work = FakeWork()
-    jobs = InProcessJobs(FakeRuntime(interval=0.01), work=work)
+    jobs = make_runner(work, 0.01)
     await jobs.start()
     await until(lambda: work.due_calls >= 2)
     await jobs.stop()
@@ -189,7 +200,7 @@ async def test_stop_ends_the_sweep(caplog):
 async def test_stop_gives_up_on_a_job_that_outlives_the_grace_period():
     work = FakeWork()
     work.gate.clear()
-    jobs = InProcessJobs(FakeRuntime(interval=3600), work=work)
+    jobs = make_runner(work, 3600)
     await jobs.start()
     await jobs.trigger_delivery("KM0009")
     await until(lambda: work.active == 1)
@@ -199,7 +210,7 @@ async def test_stop_gives_up_on_a_job_that_outlives_the_grace_period():
 
 
 async def test_a_trigger_before_start_is_refused():
-    jobs = InProcessJobs(FakeRuntime(), work=FakeWork())
+    jobs = make_runner(FakeWork(), 0.01)
     with pytest.raises(JobsNotRunning):
         await jobs.trigger_delivery("KM0010")
 
@@ -221,7 +232,7 @@ async def test_a_malformed_refund_id_is_refused(runner, bad):
 
 def test_a_non_positive_sweep_interval_is_refused():
     with pytest.raises(ValueError, match="interval"):
-        InProcessJobs(FakeRuntime(interval=0), work=FakeWork())
+        make_runner(FakeWork(), 0)
 
 
 async def test_stop_waits_for_a_sweep_that_is_still_reading_the_database():
@@ -235,9 +246,55 @@ async def test_stop_waits_for_a_sweep_that_is_still_reading_the_database():
         return DueWork([], [])
 
     work.due = slow_due  # type: ignore[method-assign]
-    jobs = InProcessJobs(FakeRuntime(interval=3600), work=work)
+    jobs = make_runner(work, 3600)
     await jobs.start()
     await until(entered.is_set)
     threading.Timer(0.05, release.set).start()
     await jobs.stop(grace=5)
     assert finished.is_set()  # the caller may now dispose of the engine safely
+
+
+async def test_a_task_triggered_from_another_thread_runs_in_the_pool():
+    jobs = InProcessJobs(FakeRuntime(interval=3600))
+    sent: list[tuple[str, str]] = []
+    jobs.register_task(
+        "bot.send_notice", lambda to: sent.append((to, threading.current_thread().name))
+    )
+    with pytest.raises(JobsNotRunning):
+        jobs.trigger_threadsafe("bot.send_notice", "tg:1")
+    await jobs.start()
+    try:
+        caller = threading.Thread(target=jobs.trigger_threadsafe, args=("bot.send_notice", "tg:1"))
+        caller.start()
+        await asyncio.to_thread(caller.join)
+        await until(lambda: bool(sent))
+        await jobs.drain()
+    finally:
+        await jobs.stop()
+    assert [to for to, _ in sent] == ["tg:1"]
+    assert sent[0][1].startswith("kamidesk-job")
+
+
+async def test_a_due_source_of_another_package_is_swept_with_the_core():
+    work = FakeWork()
+    jobs = make_runner(work, 3600)
+    reminders: list[int] = []
+    jobs.register_task("desk.sla_timer", reminders.append, key="sla")
+    jobs.register_due("desk.sla_timer", lambda: [7, 8])
+    work.due_answers = [DueWork(["KM0011"], [])]
+    await jobs.start()
+    try:
+        assert await jobs.sweep_once() == 3
+        await jobs.drain()
+    finally:
+        await jobs.stop()
+    assert (work.delivered, sorted(reminders)) == (["KM0011"], [7, 8])
+
+
+def test_a_task_name_is_registered_once():
+    jobs = InProcessJobs(FakeRuntime(interval=3600))
+    jobs.register_task("bot.send_notice", print)
+    with pytest.raises(ValueError, match="registered already"):
+        jobs.register_task("bot.send_notice", print)
+    with pytest.raises(ValueError, match="unknown task"):
+        jobs.register_due("bot.unknown", list)

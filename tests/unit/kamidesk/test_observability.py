@@ -18,9 +18,10 @@ from sqlalchemy import event
 from fulfilment.keyvault import KeyVault
 from fulfilment.ports import RefundOutcome, RefundResult, SupplierOutcome
 from fulfilment.suppliers.http import HttpSupplierClient
-from kamidesk import jobs as jobs_module
+from kamidesk import wiring
 from kamidesk.bootstrap import build
-from kamidesk.jobs import ServiceWork
+from kamidesk.events import EventBus
+from kamidesk.jobs import DELIVER_JOB
 from kamidesk.observability import Operations
 from kamidesk.observability.logs import (
     ConsoleLines,
@@ -32,6 +33,7 @@ from kamidesk.observability.logs import (
 )
 from kamidesk.observability.metrics import MeteredPayments, MeteredSupplier, _collect
 from kamidesk.settings import Settings, SupplierEndpoint
+from tests.containers import RecordingJobs
 from tests.fakes import FakePayments, FakeSupplier
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -195,16 +197,19 @@ def test_a_job_on_an_order_logs_with_its_order_number(monkeypatch):
     def deliver_order(*, uow, order_no, actor):  # type: ignore[no-untyped-def]
         logger.warning("working")
 
-    monkeypatch.setattr(jobs_module, "deliver_order", deliver_order)
+    monkeypatch.setattr(wiring, "deliver_order", deliver_order)
 
-    class Runtime:
-        settings = Settings(_env_file=None)
+    class Box:  # what the core's task registration needs of a container
+        jobs = RecordingJobs(inline=())
+        bus = EventBus(lambda: None)  # type: ignore[arg-type, return-value]
 
         def uow(self) -> None:
             return None
 
+    box = Box()
+    wiring.register_tasks(box)  # type: ignore[arg-type]
     try:
-        ServiceWork(Runtime()).deliver("KM2026112200001")  # type: ignore[arg-type]
+        box.jobs.tasks.fn(DELIVER_JOB)("KM2026112200001")
     finally:
         logger.removeHandler(handler)
     assert json.loads(stream.getvalue())["order_no"] == "KM2026112200001"

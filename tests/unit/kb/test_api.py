@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from kamidesk.api import errors
 from kamidesk.api import kb as kb_api
 from knowledge_base import KnowledgeBase, KnowledgeBaseService
 
@@ -23,6 +24,7 @@ PUT_BODY = {k: v for k, v in NEW.items() if k != "id"}
 def _app(service: KnowledgeBaseService | None = None) -> FastAPI:
     app = FastAPI()
     app.include_router(kb_api.router, prefix=BASE)
+    errors.install(app)  # the app's shared error mapping
     if service is not None:
         app.state.kb = service
     return app
