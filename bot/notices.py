@@ -73,6 +73,7 @@ class Notices:
                 f"{notice.key}:{conversation.id}", conversation.id, message
             ):
                 sent += 1
+        self.transcripts.mark_noticed(notice.key)  # handled, whoever was listening
         return sent
 
     def late_order_nos(self, now: datetime, *, recent: int = 500) -> list[str]:

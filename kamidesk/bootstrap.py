@@ -8,7 +8,8 @@ policy, the clock, the event bus with the core's and the chatbot's subscribers, 
 with their tasks, the agent directory, the NLU parser, the knowledge base and the chatbot.
 Overrides replace parts (tests, the demo, later the desk's agent directory). The NLU parser,
 the knowledge base and the chatbot are built on first use (the app's start-up asks for them),
-so a CLI command or a worker that needs none of them does not pay for them. Nothing here runs at import time.
+so a CLI command or a worker that needs none of them does not pay for them. Nothing here runs
+at import time.
 
 Errors:
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from desk import tickets
-from kamidesk.api.deps import StaffDep, UowDep, no_nul_in_url
+from kamidesk.api.deps import CurrentAgent, UowDep, no_nul_in_url
 
 router = APIRouter(prefix="/api/v1", tags=["desk"], dependencies=[Depends(no_nul_in_url)])
 
@@ -31,7 +31,7 @@ class TicketOut(BaseModel):
 @router.get("/tickets", response_model=list[TicketOut])
 async def list_tickets(
     uow: UowDep,
-    role: StaffDep,
+    agent: CurrentAgent,
     conversation_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
