@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,6 +37,7 @@ from fulfilment.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+HANDOFF_ACK_SECONDS = 600
 
 
 class BotError(Exception):
@@ -242,7 +244,13 @@ class Turn:
             return
         self.state.language = detect(self.text, self.state.language) or "en"
         if self.state.handoff:
-            return  # a person has the conversation: stored for the desk, no bot answer
+            # A person has the conversation: the message is stored for the desk. The customer
+            # hears that it arrived, once in a while, not at every message.
+            now = time.time()
+            if now - self.state.handoff_ack_at > HANDOFF_ACK_SECONDS:
+                self.state.handoff_ack_at = now
+                self.say("handoff_waiting")
+            return
         flows.understand(self)
 
     def fail(self) -> None:

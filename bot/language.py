@@ -20,7 +20,10 @@ TEMPLATE_LANGUAGES = ("zh", "en")
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Tokens that say nothing about the language: order numbers, emails, keys, numbers, urls.
-_NEUTRAL = re.compile(r"\S*\d\S*|\S+@\S+|https?://\S+")
+# ASCII only: Chinese has no spaces, so "话费没到DJ2026..." must keep its Chinese part.
+_NEUTRAL = re.compile(
+    r"https?://[\x21-\x7e]+|[\w.+-]+@[\w.-]+|[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*", re.ASCII
+)
 _LATIN = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -40,17 +43,27 @@ def detect(text: str, current: str | None = None) -> str | None:
     sample = _NEUTRAL.sub(" ", text[:500])
     cjk = "".join(_CJK.findall(sample))
     if cjk:
-        return "zh-TW" if _is_traditional(cjk) else "zh-CN"
+        return _chinese_script(cjk, current)
     if _LATIN.search(sample):
         return "en"
     return current
 
 
-def _is_traditional(cjk: str) -> bool:
+def _chinese_script(cjk: str, current: str | None) -> str:
+    """zh-TW or zh-CN by the characters only one script has; text written the same in both
+    ("好的", "是的") keeps the conversation's script."""
     _load_dictionary()
-    simplified = zhconv.convert(cjk, "zh-hans")
-    changed = sum(a != b for a, b in zip(cjk, simplified, strict=False))
-    return changed > 0 and changed * 10 >= len(cjk)  # one odd character is not enough
+    traditional = _changed(cjk, zhconv.convert(cjk, "zh-hans"))  # would change if simplified
+    simplified = _changed(cjk, zhconv.convert(cjk, "zh-hant"))
+    if traditional > simplified:
+        return "zh-TW"
+    if simplified > traditional:
+        return "zh-CN"
+    return current if current in ("zh-CN", "zh-TW") else "zh-CN"
+
+
+def _changed(text: str, converted: str) -> int:
+    return sum(a != b for a, b in zip(text, converted, strict=False))
 
 
 def from_locale(code: str | None) -> str | None:
@@ -75,3 +88,10 @@ def to_traditional(text: str) -> str:
     """Simplified -> Traditional (Taiwan usage)."""
     _load_dictionary()
     return zhconv.convert(text, "zh-tw")
+
+
+@lru_cache(maxsize=4096)
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified (the knowledge base's Chinese articles are Simplified)."""
+    _load_dictionary()
+    return zhconv.convert(text, "zh-hans")

@@ -55,6 +55,7 @@ class ConversationState:
     fallbacks: int = 0
     failed_proofs: int = 0
     handoff: bool = False
+    handoff_ack_at: float = 0.0  # when the customer was last told a person has it
     step: int = 0  # increases every turn: part of request ids
 
     def to_json(self) -> str:

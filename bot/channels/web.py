@@ -200,7 +200,23 @@ async def list_messages(
     return await run_in_threadpool(_messages, bot, conversation_id, after)
 
 
-@api.get("/conversations/{conversation_id}/stream")
+@api.get(
+    "/conversations/{conversation_id}/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-sent events: `id: <message id>` and `data: <MessageOut>`",
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "string",
+                        "description": "one event per new message, data as in MessageOut",
+                    }
+                }
+            },
+        }
+    },
+)
 async def stream_messages(
     request: Request, conversation_id: ConversationPath, bot: EngineDep, after: After = 0
 ) -> StreamingResponse:

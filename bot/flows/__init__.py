@@ -19,24 +19,26 @@ from bot.flows import proof as proofs
 from bot.orders import Proof
 from bot.policy import ORDER_INTENTS, decide
 from bot.state import Pending
+from bot.text import asks_general_question, normalise, says_key_fails, yes_or_no
 
 # -- entry points -------------------------------------------------------------------------------
 
 
 def understand(turn: Turn) -> None:
     """A text message: parse it, take what it tells, continue or start a flow."""
-    parsed = turn.engine.nlu.parse(turn.text)
+    text = normalise(turn.text)
+    parsed = turn.engine.nlu.parse(text)
     turn.parsed = parsed
     intent = parsed.get("intent", {}).get("name") or "nlu_fallback"
     entities = {e["entity"]: e["value"] for e in parsed.get("entities", [])}
-    intent = _refine(intent, parsed, entities)
+    intent = _refine(intent, parsed, entities, text)
     turn.intent = intent
     state = turn.state
     order_no = entities.get("order_id")
     if order_no:
         proofs.select_order(turn, order_no.upper())
-    proof = proofs.proof_from(entities)
     pending = state.pending
+    proof = proofs.proof_from(entities, text, asked=_asked_for_proof(pending, intent, text))
     if pending is not None and resume(turn, pending, intent, order_no, proof):
         return
     unproven = state.order_no and state.order_no not in state.proven
@@ -51,12 +53,25 @@ def understand(turn: Turn) -> None:
             return
     if intent == "inform_order" and not order_no and proof is None:
         intent = "nlu_fallback"
+    if _general_question(turn, intent, text):
+        return
     route(turn, intent)
 
 
-def _refine(intent: str, parsed: dict[str, Any], entities: dict[str, str]) -> str:
-    """A message with an order number is about that order: prefer the best order intent in
-    the ranking over small talk or "out of scope" ("hi, what's the status of KM...?")."""
+def _asked_for_proof(pending: Pending | None, intent: str, text: str) -> bool:
+    """A phone number in the message is a proof when the bot asked for one, when the message
+    only gives details, or when the customer says it is theirs ("my phone is ..."). A recharge
+    number mentioned in passing is not tried (a failed proof counts against them)."""
+    if pending is not None and pending.kind in ("ask_proof", "ask_order", "choose_order"):
+        return True
+    return intent == "inform_order" or proofs.says_contact(text)
+
+
+def _refine(intent: str, parsed: dict[str, Any], entities: dict[str, str], text: str) -> str:
+    """Unambiguous words beat a statistical guess; a message with an order number is about
+    that order ("hi, what's the status of KM...?" is not small talk)."""
+    if intent in ("order_status", "inform_order", "nlu_fallback", "faq") and says_key_fails(text):
+        return "key_invalid"
     if not entities.get("order_id") or intent in ORDER_INTENTS:
         return intent
     if intent in ("human_agent", "complaint"):
@@ -65,6 +80,16 @@ def _refine(intent: str, parsed: dict[str, Any], entities: dict[str, str]) -> st
         if candidate["name"] in ORDER_INTENTS and candidate["confidence"] >= 0.15:
             return str(candidate["name"])
     return "inform_order"
+
+
+def _general_question(turn: Turn, intent: str, text: str) -> bool:
+    """ "How long does a refund take?" with no order in sight: answer it from the knowledge
+    base (and say an order number gets a precise answer) instead of asking for one."""
+    if intent not in ("refund_request", "refund_status", "order_status", "recharge_not_arrived"):
+        return False
+    if turn.state.order_no or not asks_general_question(text):
+        return False
+    return people.answer_from_kb(turn, text, then="ask_order_for_details")
 
 
 def tap(turn: Turn, payload: str) -> None:
@@ -94,7 +119,10 @@ def tap(turn: Turn, payload: str) -> None:
 def route(turn: Turn, intent: str) -> None:
     """Run the decision table for `intent` with what the turn knows."""
     state = turn.state
-    state.fallbacks = state.fallbacks + 1 if intent == "nlu_fallback" else 0
+    lost = intent == "nlu_fallback" or (intent in ("affirm", "deny") and state.pending is None)
+    state.fallbacks = state.fallbacks + 1 if lost else 0
+    if lost and state.fallbacks >= 2:
+        intent = "nlu_fallback"  # twice in a row the bot could not follow: a person takes over
     if intent in ORDER_INTENTS or intent == "inform_order":
         proofs.telegram_orders(turn, intent)
         if state.pending is not None and state.pending.kind == "choose_order":
@@ -156,13 +184,16 @@ def resume(
             return True
         state.pending = None
         return False
+    answer = yes_or_no(turn.text)
     if pending.kind == "confirm":
         yes, no = pending.data.get("token"), pending.data.get("no")
-        if intent == "affirm" and yes in state.buttons:
+        said_yes = answer is True or (answer is None and intent == "affirm")
+        said_no = answer is False or (answer is None and intent == "deny")
+        if said_yes and yes in state.buttons:
             state.pending = None
             tap(turn, yes)
             return True
-        if intent == "deny":
+        if said_no:
             state.pending = None
             if no in state.buttons:
                 tap(turn, no)
@@ -171,16 +202,28 @@ def resume(
             return True
         state.pending = None
         return False
+    if pending.kind == "dispute":  # the supplier says the top-up arrived; does the customer?
+        state.pending = None
+        token = pending.data.get("token")
+        insists = intent in ("recharge_not_arrived", "complaint", "human_agent", "order_status")
+        if (insists or answer is False or intent in ("deny", "nlu_fallback")) and token:
+            tap(turn, token)
+            return True
+        return False
     if pending.kind == "collect":
-        if intent in ("human_agent", "deny") or (
-            intent in ORDER_INTENTS and intent != pending.intent and len(turn.text) < 40
+        if (
+            answer is False
+            or intent == "human_agent"
+            or (intent in ORDER_INTENTS and intent != pending.intent and len(turn.text) < 40)
         ):
             state.pending = None
-            if intent == "deny":
+            if answer is False or intent == "deny":
                 turn.say("cancelled")
                 return True
             return False
         state.pending = None
+        if proof is not None and state.order_no and state.order_no not in state.proven:
+            proofs.prove(turn, state.order_no, proof)  # a ticket with its order is worth more
         people.open_ticket(turn, pending.intent or "complaint", details=turn.text, **pending.data)
         return True
     if pending.kind == "csat":

@@ -87,6 +87,7 @@ def _btn_reissue(turn: Turn, action: dict[str, Any], token: str) -> None:
                 ),
             ),
         )
+        people.offer_one(turn)
     elif status == "rejected":
         turn.say("reissue_already_replaced", order_no=order_no)
     elif status == "check_unavailable":
@@ -99,6 +100,7 @@ def _btn_reissue(turn: Turn, action: dict[str, Any], token: str) -> None:
                 (turn.t("intent_human_agent"), handoff_action("key_invalid", order_no, code)),
             ),
         )
+        people.offer_one(turn)
     else:  # needs_review: over a limit, cannot verify, ambiguous: a person decides
         people.hand_off(
             turn,
@@ -136,6 +138,7 @@ def _btn_refund(turn: Turn, action: dict[str, Any], token: str) -> None:
                 ),
             ),
         )
+        people.offer_one(turn)
         return
     status, code = str(result.status), str(result.code)
     amount = f"{result.amount_cents / 100:.2f}"
@@ -154,6 +157,7 @@ def _btn_refund(turn: Turn, action: dict[str, Any], token: str) -> None:
                 (turn.t("intent_human_agent"), handoff_action("refund_request", order_no, code)),
             ),
         )
+        people.offer_one(turn)
     elif code == "check_unavailable":
         turn.say("refund_check_unavailable", order_no=order_no)
     else:
@@ -210,6 +214,7 @@ def _btn_kb_feedback(turn: Turn, action: dict[str, Any], token: str) -> None:
             "sorry_not_helpful",
             buttons_extra=((turn.t("intent_human_agent"), {"do": "handoff", "category": "faq"}),),
         )
+        people.offer_one(turn)
 
 
 def csat(turn: Turn, action: dict[str, Any], token: str) -> None:

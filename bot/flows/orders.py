@@ -143,6 +143,9 @@ def topup_delivered_dispute(turn: Turn, intent: str, facts: OrderFacts | None) -
             (turn.t("button_still_missing"), {"do": "dispute", "order_no": facts.order_no}),
         ),
     )
+    # If the customer insists in words instead of tapping, that is the same as the button.
+    token = turn.outgoing[-1].buttons[-1]["payload"]
+    turn.state.pending = Pending("dispute", intent="recharge_not_arrived", data={"token": token})
 
 
 def order_failed(turn: Turn, intent: str, facts: OrderFacts | None) -> None:

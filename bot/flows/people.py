@@ -4,13 +4,15 @@ knowledge base."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import bot.flows.orders as orders
 from bot.engine import Turn
-from bot.language import to_traditional
+from bot.language import to_simplified, to_traditional
 from bot.orders import OrderFacts
 from bot.state import Pending
+from bot.text import normalise
 
 MENU_INTENTS = (
     "order_status",
@@ -37,14 +39,21 @@ def collect_wrong_account(turn: Turn, intent: str, facts: OrderFacts | None) -> 
     )
 
 
+_INVOICE_DETAILS = re.compile(r"(@|税号|稅號|抬头|抬頭|公司|tax|vat|company|title)", re.I)
+
+
 def collect_invoice(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
     assert facts is not None
+    if _INVOICE_DETAILS.search(turn.text) and len(turn.text) >= 20:  # details came with it
+        open_ticket(turn, "invoice_request", details=turn.text)
+        return
     turn.state.pending = Pending("collect", intent="invoice_request")
     turn.say("collect_invoice", order_no=facts.order_no)
 
 
 def collect_complaint(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
-    if len(turn.text) >= 25:  # the complaint itself is the detail
+    confidence = (turn.parsed or {}).get("intent", {}).get("confidence", 0.0)
+    if len(turn.text) >= 25 and confidence >= 0.6:  # a clear complaint is its own detail
         open_ticket(turn, "complaint", details=turn.text)
         return
     turn.state.pending = Pending("collect", intent="complaint")
@@ -55,6 +64,9 @@ def collect_complaint(turn: Turn, intent: str, facts: OrderFacts | None) -> None
 
 
 PRIORITY = {"complaint": "high"}
+# Work a colleague does in the background (an invoice, a corrected account at the supplier):
+# the ticket is opened, and the bot keeps answering the customer meanwhile.
+BACKGROUND = frozenset({"invoice_request", "wrong_account"})
 
 
 def open_ticket(turn: Turn, category: str, *, details: str = "", **data: Any) -> None:
@@ -79,7 +91,8 @@ def hand_off(
     if state.handoff:
         turn.say("handoff_waiting")
         return
-    state.handoff = True
+    state.handoff = category not in BACKGROUND
+    state.handoff_ack_at = time.time()  # the handoff message itself tells them
     state.pending = None
     turn.handoff = HandoffRequest(
         conversation_id=turn.conversation.id,
@@ -138,7 +151,7 @@ def thanks(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
 
 
 def nothing_pending(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
-    turn.say("nothing_pending")
+    turn.say("ok_anything_else" if intent == "affirm" else "alright_anything_else")
     greet_menu(turn)
 
 
@@ -153,15 +166,24 @@ def fallback(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
 
 
 def answer_faq(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
-    lang = "zh" if turn.language.startswith("zh") else "en"
-    asked = turn.engine.kb.ask(turn.text, lang, k=1, channel=turn.conversation.channel)
-    best = asked.result.best
-    if best is None:
+    if not answer_from_kb(turn, normalise(turn.text)):
         turn.say(
             "faq_no_answer",
             buttons_extra=((turn.t("intent_human_agent"), {"do": "handoff", "category": "faq"}),),
         )
-        return
+        offer_one(turn)
+
+
+def answer_from_kb(turn: Turn, question: str, *, then: str | None = None) -> bool:
+    """Answer from the knowledge base if it has a confident answer, with "did this help?"
+    (typed yes/no answers it too); False when it has none. Traditional questions are searched
+    in Simplified (one set of Chinese articles) and answered in Traditional."""
+    lang = "zh" if turn.language.startswith("zh") else "en"
+    search = to_simplified(question) if turn.language == "zh-TW" else question
+    asked = turn.engine.kb.ask(search, lang, k=1, channel=turn.conversation.channel)
+    best = asked.result.best
+    if best is None:
+        return False
     article = best.article
     title, body = article.title, _plain(article.body)
     if turn.language == "zh-TW":
@@ -177,8 +199,17 @@ def answer_faq(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
         ),
     )
     yes, no = (b["payload"] for b in turn.outgoing[-1].buttons)
-    # "yes" / "no" typed instead of tapped answer the question too.
     turn.state.pending = Pending("confirm", intent="faq", data={"token": yes, "no": no})
+    if then:
+        turn.say(then)
+    return True
+
+
+def offer_one(turn: Turn) -> None:
+    """The last reply offers one thing (a person, say): a typed "yes" takes it."""
+    offered = turn.outgoing[-1].buttons if turn.outgoing else []
+    if len(offered) == 1:
+        turn.state.pending = Pending("confirm", data={"token": offered[0]["payload"]})
 
 
 def _plain(markdown: str, limit: int = 1500) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.engine import Turn
 from bot.orders import NotFound, OrderFacts, Proof
 from bot.state import Pending
+from bot.text import phone_in
 
 # -- order selection and proof ------------------------------------------------------------------
 
@@ -13,16 +16,31 @@ def select_order(turn: Turn, order_no: str) -> None:
     state = turn.state
     if state.order_no != order_no:
         state.order_no = order_no
-        if state.pending is not None and state.pending.kind in ("confirm", "collect"):
+        if state.pending is not None and state.pending.kind in ("confirm", "dispute"):
             state.pending = None  # a confirmation was about the previous order
 
 
-def proof_from(entities: dict[str, str]) -> Proof | None:
+_CONTACT_WORDS = re.compile(
+    r"(e-?mail|mail|phone|mobile|number is|邮箱|郵箱|信箱|电邮|電郵|"
+    r"手机|手機|电话|電話|号码是|號碼是)",
+    re.IGNORECASE,
+)
+
+
+def says_contact(text: str) -> bool:
+    """The customer presents an email or phone as theirs ("my email is ...", "手机号 ...")."""
+    return bool(_CONTACT_WORDS.search(text))
+
+
+def proof_from(entities: dict[str, str], text: str = "", *, asked: bool = True) -> Proof | None:
+    """The email or phone the message offers as proof. An email is always meant as one; a
+    phone number only when `asked` (else it may be the number to top up)."""
     if entities.get("email"):
         return Proof(email=entities["email"])
-    if entities.get("phone"):
-        return Proof(phone=entities["phone"])
-    return None
+    if not asked:
+        return None
+    phone = entities.get("phone") or phone_in(text)
+    return Proof(phone=phone) if phone else None
 
 
 def proof_kind(proof: Proof) -> str:

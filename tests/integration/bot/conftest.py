@@ -3,6 +3,9 @@ fulfilment core on SQLite and PostgreSQL with fake suppliers and payments."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -26,6 +29,19 @@ def knowledge() -> KnowledgeBase:
     return KnowledgeBase()
 
 
+@dataclass(frozen=True)
+class TicketSeen:
+    id: int
+    conversation_id: str
+    category: str
+    reason: str
+    priority: str
+    order_no: str | None
+    status: str
+    language: str
+    details: dict[str, Any]
+
+
 class Tickets:
     """The desk tickets the bot's handoffs opened, oldest first (read from the database)."""
 
@@ -33,9 +49,22 @@ class Tickets:
         self._uow = uow_factory
 
     @property
-    def requests(self) -> list[Ticket]:
+    def requests(self) -> list[TicketSeen]:
         with self._uow() as uow:
-            return list(uow.session.scalars(select(Ticket).order_by(Ticket.id)))
+            return [
+                TicketSeen(
+                    t.id,
+                    t.conversation_id,
+                    t.category,
+                    t.reason,
+                    t.priority,
+                    t.order_no,
+                    t.status,
+                    t.language,
+                    dict(t.details or {}),
+                )
+                for t in uow.session.scalars(select(Ticket).order_by(Ticket.id))
+            ]
 
 
 @pytest.fixture
