@@ -37,7 +37,7 @@ from fulfilment.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
-HANDOFF_ACK_SECONDS = 600
+HANDOFF_ACK_SECONDS = 120
 
 
 class BotError(Exception):

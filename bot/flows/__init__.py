@@ -21,6 +21,8 @@ from bot.policy import ORDER_INTENTS, decide
 from bot.state import Pending
 from bot.text import asks_general_question, normalise, says_key_fails, yes_or_no
 
+FAINT_COMPLAINT = 0.45
+
 # -- entry points -------------------------------------------------------------------------------
 
 
@@ -69,9 +71,13 @@ def _asked_for_proof(pending: Pending | None, intent: str, text: str) -> bool:
 
 def _refine(intent: str, parsed: dict[str, Any], entities: dict[str, str], text: str) -> str:
     """Unambiguous words beat a statistical guess; a message with an order number is about
-    that order ("hi, what's the status of KM...?" is not small talk)."""
+    that order ("hi, what's the status of KM...?" is not small talk); a faint "complaint" is
+    a message the bot did not understand (not a high-priority ticket)."""
     if intent in ("order_status", "inform_order", "nlu_fallback", "faq") and says_key_fails(text):
         return "key_invalid"
+    confidence = parsed.get("intent", {}).get("confidence", 0.0)
+    if intent == "complaint" and confidence < FAINT_COMPLAINT and not entities.get("order_id"):
+        return "nlu_fallback"
     if not entities.get("order_id") or intent in ORDER_INTENTS:
         return intent
     if intent in ("human_agent", "complaint"):

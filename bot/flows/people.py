@@ -4,7 +4,6 @@ knowledge base."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import bot.flows.orders as orders
@@ -92,7 +91,6 @@ def hand_off(
         turn.say("handoff_waiting")
         return
     state.handoff = category not in BACKGROUND
-    state.handoff_ack_at = time.time()  # the handoff message itself tells them
     state.pending = None
     turn.handoff = HandoffRequest(
         conversation_id=turn.conversation.id,

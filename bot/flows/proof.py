@@ -20,9 +20,11 @@ def select_order(turn: Turn, order_no: str) -> None:
             state.pending = None  # a confirmation was about the previous order
 
 
+# "my phone number is ...", "手机号：..." present a contact; "topped up my phone 138..." does not.
 _CONTACT_WORDS = re.compile(
-    r"(e-?mail|mail|phone|mobile|number is|邮箱|郵箱|信箱|电邮|電郵|"
-    r"手机|手機|电话|電話|号码是|號碼是)",
+    r"((phone|mobile|contact)( number)?\s*(is|:)|number is|"
+    r"(手机|手機|电话|電話)(号码?|號碼?)?\s*(是|:|：)|(手机|手機)号|(手机|手機)號|号码是|號碼是|"
+    r"e-?mail|邮箱|郵箱|信箱|电邮|電郵)",
     re.IGNORECASE,
 )
 

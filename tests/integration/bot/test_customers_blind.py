@@ -401,18 +401,11 @@ def test_zh_cn_wrong_email_first_then_the_right_one(uow, suppliers, web_chat):
     assert shown_to_customers(uow) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a full-width order number (ＫＭ２０２６...) is not recognised; the reply after the "
-        "email switches to Simplified"
-    ),
-)
 def test_zh_tw_full_width_order_number_from_a_chinese_keyboard(uow, suppliers, web_chat):
     key_shop(uow, suppliers)
     key = delivered_key(uow)
     chat = web_chat("zh-TW")
-    chat.say("你好，我要查訂單，訂單編號：ＫＭ２０２６１１２２０００００１")
+    chat.say("你好，我要查訂單，訂單編號：ＫＭ２０２６１１２２００００１")
     traditional(chat.text)
     chat.say("信箱是 buyer@example.com")
     if key not in chat.text:
@@ -734,13 +727,6 @@ def test_en_delivered_topup_is_reported_in_plain_words(uow, suppliers, web_chat,
     assert handoffs.requests == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the number to top up, mentioned in passing, is tried as a proof: 'doesn't match our "
-        "records' and a recorded ownership failure"
-    ),
-)
 def test_en_recharge_number_in_the_message_is_not_taken_as_a_wrong_proof(uow, suppliers, web_chat):
     topup_delivered(uow, suppliers)
     chat = web_chat("en")
@@ -1211,10 +1197,6 @@ def test_zh_tw_complaint_is_escalated(uow, suppliers, web_chat, handoffs):
     traditional(chat.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a handoff the bot answers nothing at all to 'hello?? anyone'",
-)
 def test_en_asks_for_a_human_and_then_pings_again(uow, suppliers, web_chat, handoffs):
     chat = web_chat()
     chat.say("can i talk to a real human pls")
