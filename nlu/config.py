@@ -11,6 +11,14 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 TRAIN_DATA_DIR = PACKAGE_DIR / "data" / "train"
 TEST_DATA_FILE = PACKAGE_DIR / "data" / "test" / "test.yml"
+# Blind test set: written from the intent definitions by someone who never saw the training
+# data. Never trained or tuned on; `kamidesk nlu check-data` fails if any of it leaks into
+# nlu/data/train.
+BLIND_DATA_DIR = PACKAGE_DIR / "data" / "blind"
+BLIND_DATA_FILE = BLIND_DATA_DIR / "nlu_blind.yml"
+BLIND_LANG_FILE = BLIND_DATA_DIR / "nlu_blind_lang.tsv"
+# Public English data (CLINC150 / BANKING77 test splits) for choosing features; never trained on.
+DEV_DATA_FILE = PACKAGE_DIR / "data" / "dev" / "public_en.yml"
 
 DEFAULT_ORDER_ID_PATTERNS: tuple[str, ...] = (
     r"\b\d{16,24}\b",
