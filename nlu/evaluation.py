@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from nlu.classifier import DEFAULT_KIND
 from nlu.config import NLUConfig
 from nlu.embedded import EmbeddedParser, train_model
 from nlu.result import ParseResult
@@ -133,7 +134,7 @@ def evaluate(
 
 
 def cross_validate(
-    data: TrainingData, *, folds: int, config: NLUConfig | None = None, kind: str = "svc"
+    data: TrainingData, *, folds: int, config: NLUConfig | None = None, kind: str = DEFAULT_KIND
 ) -> EvaluationReport:
     """Stratified k-fold cross-validation of the embedded backend (pooled predictions)."""
     from sklearn.model_selection import StratifiedKFold
