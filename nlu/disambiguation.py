@@ -14,6 +14,7 @@ from nlu.config import FALLBACK_INTENT, NLUConfig
 
 # Never offered as a button: not something a customer can "mean".
 NOT_OFFERED = frozenset({FALLBACK_INTENT, "out_of_scope"})
+_EPSILON = 1e-9  # confidences are rounded to 6 digits: 0.55 - 0.35 must count as 0.2
 
 
 def disambiguation(
@@ -44,7 +45,7 @@ def disambiguation(
     (first, p1), (second, p2) = ranking[0], ranking[1]
     if first in NOT_OFFERED or second in NOT_OFFERED or first == second:
         return None
-    if p2 < floor or p1 - p2 > margin:
+    if p2 < floor - _EPSILON or p1 - p2 > margin + _EPSILON:
         return None
     return first, second
 
