@@ -1,6 +1,7 @@
-"""Map public English intent data sets onto kamidesk's intents (one-off import, kept for the record).
+"""Map public English intent data sets onto kamidesk's intents (a one-off import, kept).
 
-    python scripts/public_nlu_data.py CLINC150/data_full.json BANKING77/train.csv BANKING77/test.csv
+    python scripts/public_nlu_data.py CLINC150/data_full.json BANKING77/train.csv \
+        BANKING77/test.csv
 
 Sources (both Creative Commons Attribution):
 - CLINC150 "An Evaluation Dataset for Intent Classification and Out-of-Scope Prediction"
@@ -11,7 +12,8 @@ Sources (both Creative Commons Attribution):
 
 Writes `nlu/data/train/public_en.yml` from the sets' *training* splits and
 `nlu/data/dev/public_en.yml` from their *test* splits, so the development set never shares a
-sentence with the training data. Only intents whose meaning matches ours are mapped; banking and
+sentence with the training data, and nothing that occurs in the held-out or blind sets is
+written to the training file. Only intents whose meaning matches ours are mapped; banking and
 credit-card intents that a shop customer could mean differently (balances, transfers, lost cards,
 ...) are left out rather than forced into `out_of_scope`.
 """
@@ -148,10 +150,25 @@ def write(path: Path, intents: dict[str, list[str]], header: str, exclude: set[s
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def read_csv(path: str) -> list[dict[str, str]]:
+    with Path(path).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def held_out_keys() -> set[str]:
+    """Sentences of the held-out and blind sets (as `check-data` compares them)."""
+    sys.path.insert(0, str(ROOT))
+    from nlu.checks import held_out_texts, leak_key
+    from nlu.config import BLIND_DATA_FILE, BLIND_LANG_FILE, TEST_DATA_FILE
+
+    files = [p for p in (TEST_DATA_FILE, BLIND_DATA_FILE, BLIND_LANG_FILE) if p.exists()]
+    return {leak_key(text) for path in files for text in held_out_texts(path)}
+
+
 def main() -> int:
     clinc = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    train_rows = list(csv.DictReader(Path(sys.argv[2]).open(encoding="utf-8")))
-    test_rows = list(csv.DictReader(Path(sys.argv[3]).open(encoding="utf-8")))
+    train_rows = read_csv(sys.argv[2])
+    test_rows = read_csv(sys.argv[3])
     train = collect(clinc, train_rows, "train", (TRAIN_PER_MAPPED, TRAIN_PER_OFF_TOPIC, TRAIN_OOS))
     dev = collect(clinc, test_rows, "test", (DEV_PER_MAPPED, DEV_PER_OFF_TOPIC, DEV_OOS))
     seen = {t.casefold() for texts in train.values() for t in texts}
@@ -159,6 +176,10 @@ def main() -> int:
         "From CLINC150 (Larson et al. 2019, CC BY 3.0) and BANKING77 (Casanueva et al. 2020,\n"
         "CC BY 4.0), mapped onto kamidesk's intents by scripts/public_nlu_data.py."
     )
+    from nlu.checks import leak_key
+
+    held_out = held_out_keys()
+    train = {i: [t for t in texts if leak_key(t) not in held_out] for i, texts in train.items()}
     write(ROOT / "nlu/data/train/public_en.yml", train, source + "\nTraining splits.", set())
     write(
         ROOT / "nlu/data/dev/public_en.yml",

@@ -240,7 +240,8 @@ def test_the_compiled_word_ngrams_are_sklearn_word_ngrams():
 
     analyzer = TfidfVectorizer(ngram_range=(1, 2), token_pattern=EN_WORD_PATTERN).build_analyzer()
     words = WordFeatures(ngram_range=(1, 2), vocabulary={}, idf=np.zeros(0))
-    for text in ["I can't pay", "refund #oid# now", "我的 order 到哪了", "", "a", "don't-stop 42x"]:
+    texts = ["I can't pay", "refund #oid# now", "我的 order 到哪了", "", "a", "don't-stop 42x"]
+    for text in texts:
         assert words.ngrams(text) == analyzer(text)
 
 
