@@ -185,6 +185,7 @@ def nlu_config(settings: Settings) -> NLUConfig:
     return NLUConfig(
         order_id_patterns=tuple(settings.nlu_order_id_patterns),
         fallback_threshold=settings.nlu_fallback_threshold,
+        disambiguation_margin=settings.nlu_disambiguation_margin,
         rasa_url=settings.rasa_url,
         rasa_token=token,
         rasa_fallback_to_embedded=settings.nlu_rasa_fallback,

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = None
     nlu_rasa_fallback: bool = True  # Rasa down: answer with the embedded parser
     nlu_fallback_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    # "Did you mean A or B?" when the two best intents are at most this far apart
+    nlu_disambiguation_margin: float = Field(default=0.15, ge=0.0, le=1.0)
     nlu_cache_dir: Path | None = None  # where the embedded model is cached (default: XDG cache)
     nlu_order_id_patterns: list[str] = Field(
         default_factory=lambda: [

@@ -25,6 +25,8 @@ from knowledge_base.errors import KnowledgeBaseError
 
 EVAL_DIR = Path(__file__).with_name("eval")
 QUESTIONS_FILE = EVAL_DIR / "questions.yml"
+# Written by someone who never saw the articles; labelled afterwards; never tuned on.
+BLIND_QUESTIONS_FILE = EVAL_DIR / "blind_questions.yml"
 CALIBRATION_SET = EVAL_DIR / "calibration.yml"
 RANK_DEPTH = 10
 

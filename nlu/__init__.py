@@ -21,6 +21,7 @@ Errors (see nlu.errors):
 """
 
 from nlu.config import FALLBACK_INTENT, NLUConfig
+from nlu.disambiguation import disambiguation
 from nlu.embedded import EmbeddedParser
 from nlu.errors import (
     BackendError,
@@ -73,6 +74,7 @@ __all__ = [
     "RasaUnavailableError",
     "TrainingDataError",
     "build_parser",
+    "disambiguation",
     "get_default_parser",
     "parse",
     "set_default_parser",

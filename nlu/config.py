@@ -11,6 +11,14 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 TRAIN_DATA_DIR = PACKAGE_DIR / "data" / "train"
 TEST_DATA_FILE = PACKAGE_DIR / "data" / "test" / "test.yml"
+# Blind test set: written from the intent definitions by someone who never saw the training
+# data. Never trained or tuned on; `kamidesk nlu check-data` fails if any of it leaks into
+# nlu/data/train.
+BLIND_DATA_DIR = PACKAGE_DIR / "data" / "blind"
+BLIND_DATA_FILE = BLIND_DATA_DIR / "nlu_blind.yml"
+BLIND_LANG_FILE = BLIND_DATA_DIR / "nlu_blind_lang.tsv"
+# Public English data (CLINC150 / BANKING77 test splits) for choosing features; never trained on.
+DEV_DATA_FILE = PACKAGE_DIR / "data" / "dev" / "public_en.yml"
 
 DEFAULT_ORDER_ID_PATTERNS: tuple[str, ...] = (
     r"\b\d{16,24}\b",
@@ -43,12 +51,21 @@ class NLUConfig:
     rasa_token: str | None = None
     rasa_timeout: float = 3.0
     rasa_fallback_to_embedded: bool = True
+    # "Did you mean A or B?" (nlu.disambiguation): offered when the two best intents are at
+    # most this far apart and the second has at least this confidence. Chosen on 5-fold
+    # cross-validation predictions (scripts/bench_nlu.py --disambiguation).
+    disambiguation_margin: float = 0.15
+    disambiguation_min_confidence: float = 0.15
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fallback_threshold <= 1.0:
             raise ValueError("fallback_threshold must be between 0 and 1")
         if self.max_chars < 1:
             raise ValueError("max_chars must be positive")
+        if not 0.0 <= self.disambiguation_margin <= 1.0:
+            raise ValueError("disambiguation_margin must be between 0 and 1")
+        if not 0.0 <= self.disambiguation_min_confidence <= 1.0:
+            raise ValueError("disambiguation_min_confidence must be between 0 and 1")
         if self.rasa_timeout <= 0:
             raise ValueError("rasa_timeout must be positive")
 

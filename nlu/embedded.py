@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from nlu.classifier import MODEL_VERSION, CompiledClassifier, IntentClassifier
+from nlu.classifier import DEFAULT_KIND, MODEL_VERSION, CompiledClassifier, IntentClassifier
 from nlu.config import NLUConfig
 from nlu.entities import EntityExtractor
 from nlu.errors import ModelCacheError
@@ -42,7 +42,7 @@ def features_for(text: str, extractor: EntityExtractor) -> str:
 
 
 def train_model(
-    data: TrainingData, config: NLUConfig, *, kind: str = "svc", key: str = ""
+    data: TrainingData, config: NLUConfig, *, kind: str = DEFAULT_KIND, key: str = ""
 ) -> EmbeddedModel:
     """Fit the classifier and build the extractor from `data`."""
     started = time.perf_counter()
@@ -64,7 +64,7 @@ def train_model(
     )
 
 
-def model_key(config: NLUConfig, kind: str = "svc") -> str:
+def model_key(config: NLUConfig, kind: str = DEFAULT_KIND) -> str:
     """Cache key: data contents + model version + sklearn version + extraction config."""
     return fingerprint(
         config.data_paths,
@@ -85,7 +85,7 @@ class EmbeddedParser:
 
     @classmethod
     def load_or_train(
-        cls, config: NLUConfig | None = None, *, kind: str = "svc"
+        cls, config: NLUConfig | None = None, *, kind: str = DEFAULT_KIND
     ) -> EmbeddedParser:
         """Load the cached model for this data, or train one and cache it."""
         config = config or NLUConfig()

@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from nlu.config import NLUConfig
+from nlu.classifier import DEFAULT_KIND
+from nlu.config import FALLBACK_INTENT, NLUConfig
 from nlu.embedded import EmbeddedParser, train_model
 from nlu.result import ParseResult
 from nlu.training_data import Example, TrainingData
@@ -133,9 +134,17 @@ def evaluate(
 
 
 def cross_validate(
-    data: TrainingData, *, folds: int, config: NLUConfig | None = None, kind: str = "svc"
+    data: TrainingData, *, folds: int, config: NLUConfig | None = None, kind: str = DEFAULT_KIND
 ) -> EvaluationReport:
     """Stratified k-fold cross-validation of the embedded backend (pooled predictions)."""
+    results = cross_validate_results(data, folds=folds, config=config, kind=kind)
+    return score(data.examples, results, backend=f"embedded-cv{folds}")
+
+
+def cross_validate_results(
+    data: TrainingData, *, folds: int, config: NLUConfig | None = None, kind: str = DEFAULT_KIND
+) -> list[ParseResult]:
+    """The parse result of every training example from the model that did not train on it."""
     from sklearn.model_selection import StratifiedKFold
 
     if folds < 2:
@@ -152,6 +161,99 @@ def cross_validate(
         parser = EmbeddedParser(train_model(fold_data, config, kind=kind), config)
         for i in test_idx:
             results[i] = parser.parse(data.examples[i].text)
-    return score(
-        data.examples, [r for r in results if r is not None], backend=f"embedded-cv{folds}"
-    )
+    return [r for r in results if r is not None]
+
+
+def top_intent(result: ParseResult) -> tuple[str, float]:
+    """The best real intent and its confidence (past an `nlu_fallback` entry)."""
+    for item in result.get("intent_ranking") or [result["intent"]]:
+        if item["name"] != FALLBACK_INTENT:
+            return str(item["name"]), float(item["confidence"])
+    return FALLBACK_INTENT, float(result["intent"]["confidence"])
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """How well the top intent's confidence matches how often it is right.
+
+    `expected_calibration_error` is the sample-weighted mean |accuracy - confidence| over
+    equal-width confidence bins; `bins` are (low, high, count, mean confidence, accuracy).
+    """
+
+    examples: int
+    expected_calibration_error: float
+    brier: float
+    bins: list[tuple[float, float, int, float, float]]
+
+
+def calibration(
+    examples: Sequence[Example], results: Sequence[ParseResult], *, bins: int = 10
+) -> CalibrationReport:
+    """Reliability of the top intent's confidence (the `nlu_fallback` entry is looked past)."""
+    pairs = []
+    for ex, res in zip(examples, results, strict=True):
+        name, conf = top_intent(res)
+        pairs.append((conf, name == ex.intent))
+    table = []
+    ece = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(c, ok) for c, ok in pairs if low <= c < high or (b == bins - 1 and c == 1.0)]
+        if not inside:
+            continue
+        conf = sum(c for c, _ in inside) / len(inside)
+        acc = sum(ok for _, ok in inside) / len(inside)
+        ece += len(inside) / len(pairs) * abs(acc - conf)
+        table.append((low, high, len(inside), conf, acc))
+    brier = _ratio(sum((c - ok) ** 2 for c, ok in pairs), len(pairs))
+    return CalibrationReport(len(pairs), ece, brier, table)
+
+
+@dataclass(frozen=True)
+class DisambiguationPoint:
+    """What `nlu.disambiguation` would do at one margin, over a set of examples.
+
+    `asked`: share of messages that get "A or B?"; `rescued`: share whose top intent was wrong
+    but the right one is among the two buttons; `needless`: share asked although the top intent
+    was right; `accuracy`: share resolved right (top intent right and not asked, or the right
+    intent among the buttons).
+    """
+
+    margin: float
+    asked: float
+    rescued: float
+    needless: float
+    accuracy: float
+
+
+def disambiguation_sweep(
+    examples: Sequence[Example],
+    results: Sequence[ParseResult],
+    margins: Sequence[float],
+    *,
+    min_confidence: float,
+) -> list[DisambiguationPoint]:
+    """`DisambiguationPoint` for each margin (a customer picks the right button)."""
+    from nlu.disambiguation import disambiguation
+
+    points = []
+    n = len(examples)
+    for margin in margins:
+        asked = rescued = needless = right = 0
+        for ex, res in zip(examples, results, strict=True):
+            pair = disambiguation(res, margin=margin, min_confidence=min_confidence)
+            top = str(res["intent"]["name"])
+            if pair is None:
+                right += top == ex.intent
+                continue
+            asked += 1
+            if ex.intent in pair:
+                right += 1
+                rescued += top != ex.intent
+            needless += top == ex.intent
+        points.append(
+            DisambiguationPoint(
+                margin, _ratio(asked, n), _ratio(rescued, n), _ratio(needless, n), _ratio(right, n)
+            )
+        )
+    return points

@@ -140,13 +140,17 @@ def train() -> None:
 def check_data(
     minimum: Annotated[int, typer.Option("--min", help="Required examples per intent")] = 40,
 ) -> None:
-    """Check the training data: examples per intent, duplicates, overlap with the test set."""
+    """Check the training data: examples per intent, duplicates, overlap with the held-out
+    and blind test sets."""
     from nlu import NLUError
     from nlu.checks import check_training_data
-    from nlu.config import TEST_DATA_FILE, TRAIN_DATA_DIR
+    from nlu.config import BLIND_DATA_FILE, BLIND_LANG_FILE, TEST_DATA_FILE, TRAIN_DATA_DIR
 
+    blind = [path for path in (BLIND_DATA_FILE, BLIND_LANG_FILE) if path.exists()]
     try:
-        problems, counts = check_training_data(TRAIN_DATA_DIR, TEST_DATA_FILE, minimum=minimum)
+        problems, counts = check_training_data(
+            TRAIN_DATA_DIR, TEST_DATA_FILE, minimum=minimum, blind=blind
+        )
     except NLUError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -132,6 +132,12 @@ def test_the_nlu_parser_comes_from_the_settings_not_the_environment(settings, mo
     box.close()
 
 
+def test_the_disambiguation_margin_comes_from_the_settings(settings):
+    assert nlu_config(settings).disambiguation_margin == settings.nlu_disambiguation_margin
+    wider = settings.model_copy(update={"nlu_disambiguation_margin": 0.3})
+    assert nlu_config(wider).disambiguation_margin == 0.3
+
+
 def test_given_nlu_and_knowledge_base_parts_are_used_as_they_are(settings):
     parser, kb = object(), object()
     box = build(settings, nlu=parser, kb=kb)

@@ -36,7 +36,7 @@ def test_kb_evaluate_reports_a_missing_question_file(tmp_path):
 def test_kb_check_counts_articles_per_language():
     result = runner.invoke(app, ["kb", "check"])
     assert result.exit_code == 0, result.output
-    assert "zh 32" in result.output and "en 32" in result.output
+    assert "zh 39" in result.output and "en 39" in result.output
 
 
 def test_kb_evaluate_fails_the_build_when_quality_drops_below_the_gate():

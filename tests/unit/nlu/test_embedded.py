@@ -64,6 +64,43 @@ def test_clear_messages_get_the_right_intent(embedded, text, intent):
     assert result["intent"]["name"] == intent
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the weather like in berlin tomorrow",
+        "can you recommend a pasta recipe",
+        "who won the champions league",
+        "帮我写一首关于春天的诗",
+        "明天深圳天气怎么样",
+        "给我推荐一个好看的动漫",
+    ],
+)
+def test_off_topic_requests_are_out_of_scope_with_confidence(embedded, text):
+    # out_of_scope is a class learned from real off-topic requests, not a low-confidence bin.
+    result = embedded.parse(text)
+    assert result["intent"]["name"] == "out_of_scope"
+    assert result["intent"]["confidence"] >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hey there, how's your day going?", "greet"),
+        ("早上好，最近还好吗", "greet"),
+        ("i paid twice for the same order", "payment_issue"),
+        ("my phone top up is still pending", "recharge_not_arrived"),
+        ("充值一直显示处理中", "recharge_not_arrived"),
+    ],
+)
+def test_customers_phrasing_outside_our_own_is_understood(embedded, text, intent):
+    assert embedded.parse(text)["intent"]["name"] == intent
+
+
+def test_confidences_are_probabilities(embedded):
+    ranking = embedded.parse("my key is invalid and i want a refund")["intent_ranking"]
+    assert 0.99 <= sum(item["confidence"] for item in ranking) <= 1.0 + 1e-6
+
+
 def test_the_ranking_lists_known_intents_best_first(embedded):
     ranking = embedded.parse("卡密用不了，给我退款")["intent_ranking"]
     confidences = [item["confidence"] for item in ranking]
@@ -82,9 +119,9 @@ def test_entities_come_back_with_the_intent(embedded):
 
 
 def test_below_the_threshold_the_intent_is_nlu_fallback(embedded, nlu_config):
-    strict = EmbeddedParser(embedded.model, replace(nlu_config, fallback_threshold=0.99))
+    strict = EmbeddedParser(embedded.model, replace(nlu_config, fallback_threshold=1.0))
     result = strict.parse("我的订单到哪了")
-    assert result["intent"] == {"name": FALLBACK_INTENT, "confidence": 0.99}
+    assert result["intent"] == {"name": FALLBACK_INTENT, "confidence": 1.0}
     assert result["intent_ranking"][1]["name"] == "order_status"
 
 
@@ -194,6 +231,18 @@ def test_the_compiled_ngrams_are_sklearn_char_wb_ngrams():
     )
     for text in ["a", "ab", "abc", "Hello  World", "我的 订单\t#oid#", "", "  x  "]:
         assert compiled.ngrams(text) == analyzer(text)
+
+
+def test_the_compiled_word_ngrams_are_sklearn_word_ngrams():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from nlu.classifier import EN_WORD_PATTERN, WordFeatures
+
+    analyzer = TfidfVectorizer(ngram_range=(1, 2), token_pattern=EN_WORD_PATTERN).build_analyzer()
+    words = WordFeatures(ngram_range=(1, 2), vocabulary={}, idf=np.zeros(0))
+    texts = ["I can't pay", "refund #oid# now", "我的 order 到哪了", "", "a", "don't-stop 42x"]
+    for text in texts:
+        assert words.ngrams(text) == analyzer(text)
 
 
 def test_loading_a_cached_model_does_not_import_sklearn(tmp_path: Path):

@@ -3,7 +3,15 @@ from __future__ import annotations
 import pytest
 
 from nlu.config import TEST_DATA_FILE
-from nlu.evaluation import cross_validate, evaluate, score
+from nlu.evaluation import (
+    calibration,
+    cross_validate,
+    cross_validate_results,
+    disambiguation_sweep,
+    evaluate,
+    score,
+    top_intent,
+)
 from nlu.report import render, side_by_side
 from nlu.training_data import EntitySpan, Example, TrainingData, load_training_data
 
@@ -68,3 +76,54 @@ def test_cross_validation_refuses_impossible_fold_counts():
         cross_validate(data, folds=2)
     with pytest.raises(ValueError, match="at least 2"):
         cross_validate(data, folds=1)
+
+
+def ranked(*pairs: tuple[str, float]) -> dict:
+    ranking = [{"name": n, "confidence": c} for n, c in pairs]
+    return {"intent": dict(ranking[0]), "intent_ranking": ranking, "entities": []}
+
+
+def test_the_top_intent_looks_past_the_fallback_entry():
+    assert top_intent(ranked(("nlu_fallback", 0.3), ("faq", 0.2))) == ("faq", 0.2)
+    assert top_intent(ranked(("greet", 0.9))) == ("greet", 0.9)
+
+
+def test_calibration_compares_confidence_with_accuracy_per_bin():
+    examples = [Example(str(i), "greet") for i in range(4)]
+    results = [
+        ranked(("greet", 0.95)),
+        ranked(("greet", 0.95)),
+        ranked(("thanks", 0.55)),
+        ranked(("nlu_fallback", 0.3), ("greet", 0.25)),
+    ]
+    report = calibration(examples, results, bins=10)
+    assert report.examples == 4
+    assert [(low, n, acc) for low, _, n, _, acc in report.bins] == [
+        (0.2, 1, 1.0),
+        (0.5, 1, 0.0),
+        (0.9, 2, 1.0),
+    ]
+    expected = (0.75 + 0.55 + 2 * 0.05) / 4
+    assert report.expected_calibration_error == pytest.approx(expected)
+    assert report.brier == pytest.approx((0.05**2 * 2 + 0.55**2 + 0.75**2) / 4)
+
+
+def test_the_disambiguation_sweep_counts_rescues_and_needless_questions():
+    examples = [Example("a", "refund_status"), Example("b", "refund_request"), Example("c", "faq")]
+    results = [
+        ranked(("refund_request", 0.5), ("refund_status", 0.45)),  # wrong, rescued by asking
+        ranked(("refund_request", 0.5), ("refund_status", 0.45)),  # right, asked in vain
+        ranked(("faq", 0.9), ("complaint", 0.05)),  # clear
+    ]
+    low, high = disambiguation_sweep(examples, results, [0.01, 0.1], min_confidence=0.1)
+    assert (low.asked, low.rescued, low.needless, low.accuracy) == (0, 0, 0, pytest.approx(2 / 3))
+    assert high.asked == pytest.approx(2 / 3)
+    assert high.rescued == pytest.approx(1 / 3) and high.needless == pytest.approx(1 / 3)
+    assert high.accuracy == 1.0
+
+
+def test_cross_validation_results_come_from_models_that_did_not_see_the_example():
+    examples = [Example(f"hello {i}", "greet") for i in range(6)]
+    examples += [Example(f"bye now {i}", "goodbye") for i in range(6)]
+    results = cross_validate_results(TrainingData(examples=examples), folds=3)
+    assert [r["text"] for r in results] == [e.text for e in examples]

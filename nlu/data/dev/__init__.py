@@ -1,0 +1,1 @@
+"""Packaged data (so setuptools ships the YAML files with the nlu package)."""
