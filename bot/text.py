@@ -7,6 +7,7 @@ words that beat a statistical guess.
 - `says_key_fails`: the customer says a key does not work (any script).
 - `phone_in`: a phone number written the way people write them (+86 139-1234-5678).
 - `asks_general_question`: a "how long / how do I" question that a help article may answer.
+- `asks_status`: "where is ...", "到哪了": how is an order doing.
 """
 
 from __future__ import annotations
@@ -70,3 +71,15 @@ def phone_in(text: str) -> str | None:
 
 def asks_general_question(text: str) -> bool:
     return bool(_QUESTION.search(text.strip()))
+
+
+_STATUS = re.compile(
+    r"(where('?s| is)|status|track|arrived|到哪|哪里了|哪裡了|进度|進度|到了吗|到了嗎|"
+    r"发货了吗|發貨了嗎|发了吗|發了嗎|怎么还没|怎麼還沒|查一下|查詢|查询)",
+    re.IGNORECASE,
+)
+
+
+def asks_status(text: str) -> bool:
+    """ "Where is ...", "到哪了", "status of ...": the customer asks how an order is doing."""
+    return bool(_STATUS.search(text))

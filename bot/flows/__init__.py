@@ -19,7 +19,13 @@ from bot.flows import proof as proofs
 from bot.orders import Proof
 from bot.policy import ORDER_INTENTS, decide
 from bot.state import Pending
-from bot.text import asks_general_question, normalise, says_key_fails, yes_or_no
+from bot.text import (
+    asks_general_question,
+    asks_status,
+    normalise,
+    says_key_fails,
+    yes_or_no,
+)
 
 FAINT_COMPLAINT = 0.45
 
@@ -33,7 +39,9 @@ def understand(turn: Turn) -> None:
     turn.parsed = parsed
     intent = parsed.get("intent", {}).get("name") or "nlu_fallback"
     entities = {e["entity"]: e["value"] for e in parsed.get("entities", [])}
-    intent = _refine(intent, parsed, entities, text)
+    ruled = _refine(intent, parsed, entities, text)
+    purpose = _purpose(turn, parsed, text) if ruled == intent else None
+    intent = purpose or ruled
     turn.intent = intent
     state = turn.state
     order_no = entities.get("order_id")
@@ -48,9 +56,9 @@ def understand(turn: Turn) -> None:
         return
     if proof is not None and not state.order_no:
         state.proof_hint = proofs.encode(proof)  # tried as soon as an order number arrives
-    if intent in ("nlu_fallback", "out_of_scope", "faq") or intent in ORDER_INTENTS:
+    if intent == parsed.get("intent", {}).get("name") and intent in ASKABLE:
         pair = turn.engine.disambiguate(parsed) if turn.engine.disambiguate else None
-        if pair is not None and intent != "nlu_fallback":
+        if pair is not None and set(pair) <= ASKABLE:
             ask_which(turn, pair)
             return
     if intent == "inform_order" and not order_no and proof is None:
@@ -67,6 +75,40 @@ def _asked_for_proof(pending: Pending | None, intent: str, text: str) -> bool:
     if pending is not None and pending.kind in ("ask_proof", "ask_order", "choose_order"):
         return True
     return intent == "inform_order" or proofs.says_contact(text)
+
+
+# Intents worth a "did you mean A or B?" (not the meta ones: "giving my order", "yes", ...).
+ASKABLE = ORDER_INTENTS | {"faq", "complaint", "human_agent"}
+_FILLER = re.compile(
+    r"(订单号?|訂單號?|编号|編號|单号|單號|order( number| no\.?)?|my|is|the|of|for|"
+    r"信箱|邮箱|郵箱|e-?mail|手机号?|手機號?|phone|号码|號碼|是|的|我|[\s\W_])",
+    re.IGNORECASE,
+)
+
+
+def _purpose(turn: Turn, parsed: dict[str, Any], text: str) -> str | None:
+    """What a message that carries an order number, email or phone asks for, judged from its
+    other words: the entities make "giving my order details" win over the purpose ("開個收據給我，
+    訂單KM…，信箱…" is an invoice request). None when the other words say nothing more."""
+    spans = [
+        (e["start"], e["end"])
+        for e in parsed.get("entities", [])
+        if e.get("entity") in ("order_id", "email", "phone") and "start" in e
+    ]
+    if not spans:
+        return None
+    rest = text
+    for start, end in sorted(spans, reverse=True):
+        rest = rest[:start] + " " + rest[end:]
+    if asks_status(rest):
+        return "order_status"
+    if len(_FILLER.sub("", rest)) < 2:
+        return None
+    again = turn.engine.nlu.parse(rest)
+    top = again.get("intent", {})
+    if top.get("name") in ASKABLE and top.get("confidence", 0.0) >= 0.4:
+        return str(top["name"])
+    return None
 
 
 def _refine(intent: str, parsed: dict[str, Any], entities: dict[str, str], text: str) -> str:
@@ -188,6 +230,10 @@ def resume(
         if intent in ("inform_order", "affirm", "nlu_fallback"):
             turn.say("ask_proof_again")
             return True
+        if intent not in ORDER_INTENTS and intent not in ("human_agent", "faq", "greet"):
+            # Pleading, small talk, "just send it": the proof is still what is needed.
+            turn.say("proof_needed_why", buttons_extra=_person(turn))
+            return True
         state.pending = None
         return False
     answer = yes_or_no(turn.text)
@@ -241,6 +287,10 @@ def resume(
         return False
     state.pending = None
     return False
+
+
+def _person(turn: Turn) -> tuple[tuple[str, dict[str, Any]], ...]:
+    return ((turn.t("intent_human_agent"), {"do": "handoff", "category": "human_agent"}),)
 
 
 def ask_which(turn: Turn, pair: tuple[str, str]) -> None:

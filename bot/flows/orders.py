@@ -35,8 +35,10 @@ def after_sales_menu(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
     offer_menu(turn, facts)
 
 
-def offer_menu(turn: Turn, facts: OrderFacts) -> None:
-    actions = menu(facts)
+def offer_menu(turn: Turn, facts: OrderFacts, *, shown: bool = False) -> None:
+    """The after-sales actions for the order as buttons (without "show my key" when the keys
+    were just shown)."""
+    actions = tuple(a for a in menu(facts) if not (shown and a == "show_keys"))
     buttons = tuple(
         (
             turn.t(f"menu_{name}"),
@@ -77,8 +79,8 @@ def order_waiting(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
 
 def show_keys(turn: Turn, intent: str, facts: OrderFacts | None) -> None:
     assert facts is not None
-    reveal(turn, facts.order_no)
-    offer_menu(turn, facts)
+    shown = reveal(turn, facts.order_no)
+    offer_menu(turn, facts, shown=shown)
 
 
 def reveal(turn: Turn, order_no: str, key: str = "your_keys") -> bool:

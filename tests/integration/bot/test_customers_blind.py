@@ -951,12 +951,6 @@ def test_en_used_key_refund_is_refused_and_key_kept(uow, suppliers, payments, we
     english(chat.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "'退一半也行' (a partial refund) is not understood: generic fallback, no person offered"
-    ),
-)
 def test_zh_cn_used_key_customer_pleads_for_half(uow, suppliers, payments, web_chat):
     supplier, _ = key_shop(uow, suppliers)
     key = delivered_key(uow)
@@ -1093,12 +1087,6 @@ def test_en_wrong_topup_number_given_with_country_code(uow, suppliers, web_chat,
     english(chat.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "'儲值帳號打錯了' is not understood as wrong_account; no ticket, and the menu offers none"
-    ),
-)
 def test_zh_tw_wrong_game_account_on_topup(uow, suppliers, web_chat, handoffs):
     topup_delivered(uow, suppliers)
     chat = web_chat("zh-TW")
