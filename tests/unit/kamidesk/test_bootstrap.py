@@ -11,6 +11,7 @@ from fulfilment.keyvault import KeyVault
 from fulfilment.suppliers.directory import StaticSupplierDirectory
 from kamidesk.agents import STAFF_AGENT, Credentials, StaffTokenDirectory
 from kamidesk.bootstrap import build, nlu_config
+from kamidesk.chatbot import LATE_ORDER_TASK
 from kamidesk.jobs import (
     DELIVER_JOB,
     DISPATCH_JOB,
@@ -48,13 +49,20 @@ def test_build_makes_every_part_from_the_settings(settings):
         assert isinstance(box.jobs, InProcessJobs)
         assert box.agents.authenticate(Credentials(bearer="staff-token-for-tests")) == STAFF_AGENT
         assert box.agents.authenticate(Credentials(bearer="shop-token-for-tests")) is None
-        assert set(box.jobs.tasks.names()) == {DELIVER_JOB, REFUND_JOB, REISSUE_JOB, DISPATCH_JOB}
+        assert set(box.jobs.tasks.names()) == {
+            DELIVER_JOB,
+            REFUND_JOB,
+            REISSUE_JOB,
+            DISPATCH_JOB,
+            LATE_ORDER_TASK,  # the chatbot's: "sorry for the wait"
+        }
         names = {s.name for s in box.bus._subscriptions}
         assert names == {
             "fulfilment.trigger_delivery",
             "fulfilment.pause_low_stock",
             "fulfilment.wake_waiting",
             "fulfilment.alerts",
+            "bot.notices",  # proactive messages to the customers of an order
         }
         uow = box.uow()
         assert (uow.suppliers, uow.payments, uow.policy) == (
